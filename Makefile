@@ -1,0 +1,42 @@
+# The README's two commands: `make run` and `make test`. Both start from nothing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FHIR_SERVER_DIR := tests/fhir_server
+NPM_STAMP := $(FHIR_SERVER_DIR)/node_modules/.installed
+
+.PHONY: run test lint bench soak clean system-packages
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+$(NPM_STAMP): $(FHIR_SERVER_DIR)/package.json $(FHIR_SERVER_DIR)/package-lock.json
+	cd $(FHIR_SERVER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+# Debian packages the tests need: PostgreSQL server binaries (initdb/pg_ctl) for the store tests.
+system-packages:
+	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing PostgreSQL server binaries (Debian)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+run: $(STAMP)
+	$(VENV)/bin/nbcds serve --host 127.0.0.1 --port 8080
+
+test: $(STAMP) $(NPM_STAMP) system-packages
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP) $(NPM_STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis

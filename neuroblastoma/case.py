@@ -1,0 +1,225 @@
+"""The case model: everything the staging and risk rules read about one patient, as immutable values.
+
+Every fact can be unknown, and none defaults to a favourable or unfavourable value. ``evidence``
+records which source (a FHIR ``Type/id``) gave each fact, so results can cite it; the rules use
+the fact keys in ``FactKey`` when they report which inputs decided them or are missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+
+from neuroblastoma.ages import AgeAtDiagnosis, PartialDate
+from neuroblastoma.anatomy import Compartment, Laterality, NodalRegion
+from neuroblastoma.biology import (
+    DifferentiationGrade,
+    HistologicCategory,
+    InpcClass,
+    MycnStatus,
+    Ploidy,
+    ResectionExtent,
+)
+from neuroblastoma.facts import Presence
+from neuroblastoma.idrf import IdrfFinding
+
+
+class FactKey(StrEnum):
+    """Names of the case's facts, used in traces ('decided by', 'missing') and in provenance."""
+
+    AGE = "age-at-diagnosis"
+    BIRTH_DATE = "birth-date"
+    DIAGNOSIS_DATE = "diagnosis-date"
+    PRIMARY_TUMOUR = "primary-tumour"
+    IDRF = "idrf"
+    EXTENSION = "tumour-extension"
+    LYMPH_NODES = "lymph-nodes"
+    METASTASES = "distant-metastases"
+    METASTATIC_SURVEY = "metastatic-work-up"
+    BONE_MARROW = "bone-marrow"
+    FUNCTIONAL_IMAGING = "functional-imaging"
+    MIBG_AVIDITY = "mibg-avidity"
+    EFFUSIONS = "effusions"
+    MULTIFOCALITY = "multifocality"
+    HISTOLOGY = "histologic-category"
+    GRADE = "differentiation-grade"
+    INPC = "inpc-class"
+    MYCN = "mycn"
+    CHR_11Q = "11q-aberration"
+    CHR_1P = "1p-aberration"
+    OTHER_SCA = "other-sca"
+    PLOIDY = "ploidy"
+    SYMPTOMS = "ms-symptoms"
+    RESECTION = "resection-extent"
+
+
+@dataclass(frozen=True)
+class TumourExtension:
+    """Extension of a primary tumour into another compartment."""
+
+    compartment: Compartment
+    side: Laterality = Laterality.UNKNOWN
+    contiguous: Presence = Presence.UNKNOWN
+
+
+@dataclass(frozen=True)
+class PrimaryTumour:
+    """One primary tumour. Synchronous multifocal primaries are listed separately (decision 9)."""
+
+    compartment: Compartment | None
+    side: Laterality = Laterality.UNKNOWN
+    extensions: tuple[TumourExtension, ...] = ()
+    idrfs: tuple[IdrfFinding, ...] = ()
+    idrf_summary: Presence = Presence.UNKNOWN  # the report's overall call: "IDRFs: none" is ABSENT
+    label: str = "primary"
+    source: str | None = None
+
+
+class MetastaticSite(Enum):
+    BONE = "bone"
+    BONE_MARROW = "bone-marrow"
+    LIVER = "liver"
+    SKIN = "skin"
+    DISTANT_LYMPH_NODE = "distant-lymph-node"
+    LUNG = "lung"
+    CNS = "cns"
+    PLEURA = "pleura"
+    OTHER = "other"
+
+
+# INRGSS MS: "metastatic disease confined to skin, liver and/or bone marrow" (Monclair 2009).
+MS_PERMITTED_SITES = frozenset({MetastaticSite.SKIN, MetastaticSite.LIVER, MetastaticSite.BONE_MARROW})
+
+
+@dataclass(frozen=True)
+class MetastasisFinding:
+    """A distant site: present, absent or unknown; ``equivocal`` marks an unconfirmed focus."""
+
+    site: MetastaticSite
+    status: Presence
+    equivocal: bool = False
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class NodalFinding:
+    """An involved (or explicitly uninvolved) lymph node group; regional vs distant is computed."""
+
+    region: NodalRegion
+    status: Presence = Presence.PRESENT
+    side: Laterality = Laterality.UNKNOWN
+    source: str | None = None
+
+
+class MarrowMethod(Enum):
+    MORPHOLOGY = "morphology"
+    IMMUNOCYTOLOGY = "immunocytology"
+    RT_PCR = "rt-pcr"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class MarrowAssessment:
+    """Bone marrow aspirates/trephines; tumour-cell % of nucleated cells by morphology (PDQ)."""
+
+    involvement: Presence = Presence.UNKNOWN
+    tumour_cell_percent: float | None = None
+    method: MarrowMethod = MarrowMethod.UNKNOWN
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.tumour_cell_percent is not None and not 0 <= self.tumour_cell_percent <= 100:
+            raise ValueError(f"tumour-cell percentage {self.tumour_cell_percent} outside 0–100")
+
+
+class ImagingModality(Enum):
+    MIBG = "mibg"
+    MDP_BONE_SCAN = "mdp-bone-scan"
+    FDG_PET = "fdg-pet"
+
+
+@dataclass(frozen=True)
+class FunctionalImaging:
+    """A whole-body functional scan's result for bone and bone marrow (uptake = disease)."""
+
+    modality: ImagingModality
+    bone: Presence = Presence.UNKNOWN
+    bone_marrow: Presence = Presence.UNKNOWN
+    equivocal: bool = False
+    source: str | None = None
+
+
+class EffusionKind(Enum):
+    PLEURAL = "pleural"
+    ASCITES = "ascites"
+
+
+@dataclass(frozen=True)
+class Effusion:
+    """Recorded, not an IDRF; metastatic only when remote from the primary (Brisse 2011)."""
+
+    kind: EffusionKind
+    malignant_cells: Presence = Presence.UNKNOWN
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Which sources (FHIR ``Type/id`` or a case-file pointer) gave a fact."""
+
+    fact: FactKey
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One patient's pretreatment neuroblastoma data."""
+
+    patient: str
+    birth_date: PartialDate | None = None
+    diagnosis_date: PartialDate | None = None
+    age_days: int | None = None
+    primaries: tuple[PrimaryTumour, ...] = ()
+    multifocal: Presence = Presence.UNKNOWN
+    lymph_nodes: tuple[NodalFinding, ...] = ()
+    metastases: tuple[MetastasisFinding, ...] = ()
+    metastatic_survey: Presence = Presence.UNKNOWN
+    bone_marrow: MarrowAssessment = field(default_factory=MarrowAssessment)
+    functional_imaging: tuple[FunctionalImaging, ...] = ()
+    primary_mibg_avid: Presence = Presence.UNKNOWN
+    effusions: tuple[Effusion, ...] = ()
+    histology: HistologicCategory = HistologicCategory.UNKNOWN
+    grade: DifferentiationGrade = DifferentiationGrade.UNKNOWN
+    inpc: InpcClass = InpcClass.UNKNOWN
+    mycn: MycnStatus = MycnStatus.UNKNOWN
+    chr11q_aberration: Presence = Presence.UNKNOWN
+    chr1p_aberration: Presence = Presence.UNKNOWN
+    other_scas: tuple[str, ...] = ()
+    ploidy: Ploidy = field(default_factory=Ploidy)
+    ms_symptoms: Presence = Presence.UNKNOWN
+    resection: ResectionExtent = ResectionExtent.UNKNOWN
+    evidence: tuple[Evidence, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.age_days is not None and self.age_days < 0:
+            raise ValueError("age_days must not be negative")
+        if self.age_days is None and self.birth_date and self.diagnosis_date:
+            AgeAtDiagnosis.between(self.birth_date, self.diagnosis_date)  # raises on impossible dates
+
+    @property
+    def age(self) -> AgeAtDiagnosis | None:
+        """Age at diagnosis: exact when given in days, else the interval the two dates allow."""
+        if self.age_days is not None:
+            return AgeAtDiagnosis.exact(self.age_days)
+        if self.birth_date is None or self.diagnosis_date is None:
+            return None
+        return AgeAtDiagnosis.between(self.birth_date, self.diagnosis_date)
+
+    def sources_of(self, *facts: FactKey) -> tuple[str, ...]:
+        """The sources behind the given facts, in order, without repeats."""
+        wanted = set(facts)
+        seen: dict[str, None] = {}
+        for item in self.evidence:
+            if item.fact in wanted:
+                seen.update(dict.fromkeys(item.sources))
+        return tuple(seen)
