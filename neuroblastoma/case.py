@@ -27,6 +27,7 @@ from neuroblastoma.idrf import IdrfFinding
 class FactKey(StrEnum):
     """Names of the case's facts, used in traces ('decided by', 'missing') and in provenance."""
 
+    STAGE = "inrg-stage"
     AGE = "age-at-diagnosis"
     BIRTH_DATE = "birth-date"
     DIAGNOSIS_DATE = "diagnosis-date"
@@ -47,10 +48,18 @@ class FactKey(StrEnum):
     MYCN = "mycn"
     CHR_11Q = "11q-aberration"
     CHR_1P = "1p-aberration"
+    SCA = "segmental-aberrations-1p-11q"
     OTHER_SCA = "other-sca"
     PLOIDY = "ploidy"
     SYMPTOMS = "ms-symptoms"
     RESECTION = "resection-extent"
+
+
+# Facts the rules name that stand for several recorded facts (for provenance lookups).
+FACT_COMPONENTS: dict[FactKey, tuple[FactKey, ...]] = {
+    FactKey.AGE: (FactKey.BIRTH_DATE, FactKey.DIAGNOSIS_DATE, FactKey.AGE),
+    FactKey.SCA: (FactKey.CHR_1P, FactKey.CHR_11Q),
+}
 
 
 @dataclass(frozen=True)
@@ -217,7 +226,7 @@ class Case:
 
     def sources_of(self, *facts: FactKey) -> tuple[str, ...]:
         """The sources behind the given facts, in order, without repeats."""
-        wanted = set(facts)
+        wanted = {part for fact in facts for part in FACT_COMPONENTS.get(fact, (fact,))}
         seen: dict[str, None] = {}
         for item in self.evidence:
             if item.fact in wanted:

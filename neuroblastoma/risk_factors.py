@@ -1,0 +1,87 @@
+"""The factors both risk schemas share (stage, age band, MYCN) and the trace they render."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+
+from neuroblastoma.ages import ALL_AGE_BANDS, AgeBand
+from neuroblastoma.biology import HistologicCategory, MycnStatus
+from neuroblastoma.case import Case, FactKey
+from neuroblastoma.results import MissingInput, RuleWarning, Stage, StageResult, Trace
+from neuroblastoma.risk_table import Factor, TableMatch
+
+STAGE = Factor("INRG stage", FactKey.STAGE, frozenset(Stage),
+               "the INRG stage selects the block of the risk table")
+AGE = Factor("age at diagnosis", FactKey.AGE, ALL_AGE_BANDS,
+             "the age band (< 12, 12 to < 18, ≥ 18 months) changes the risk group")
+MYCN = Factor("MYCN", FactKey.MYCN, frozenset({MycnStatus.AMPLIFIED, MycnStatus.NOT_AMPLIFIED}),
+              "MYCN amplification makes the tumour high risk in most stages")
+
+UNDER_18_MONTHS = frozenset({AgeBand.UNDER_12_MONTHS, AgeBand.FROM_12_TO_18_MONTHS})
+
+StageInput = Stage | StageResult
+
+
+def possible_stages(stage: StageInput) -> frozenset[Stage]:
+    if isinstance(stage, Stage):
+        return frozenset({stage})
+    return frozenset(stage.candidates)
+
+
+def possible_ages(case: Case, stages: frozenset[Stage]) -> frozenset[AgeBand]:
+    """Age bands consistent with the record; MS is by definition under 18 months (Monclair 2009)."""
+    age = case.age
+    bands = age.possible_bands() if age is not None else ALL_AGE_BANDS
+    if stages == {Stage.MS}:
+        bands = bands & UNDER_18_MONTHS
+    return bands
+
+
+def possible_mycn(case: Case) -> frozenset[Hashable]:
+    """The lab's call; MYCN gain counts as not amplified (clinical-rules §3.2)."""
+    if case.mycn is MycnStatus.UNKNOWN:
+        return MYCN.domain
+    if case.mycn is MycnStatus.GAIN:
+        return frozenset({MycnStatus.NOT_AMPLIFIED})
+    return frozenset({case.mycn})
+
+
+def mycn_gain_warning(case: Case) -> tuple[RuleWarning, ...]:
+    if case.mycn is MycnStatus.GAIN:
+        return (RuleWarning("mycn-gain", "MYCN gain (not amplification) is counted as not amplified."),)
+    return ()
+
+
+def is_mature_ganglioneuroma(case: Case) -> bool:
+    """Ganglioneuroma, mature subtype, is benign and outside both schemas (product decision 3)."""
+    return case.histology is HistologicCategory.GANGLIONEUROMA_MATURE
+
+
+def describe(values: frozenset[Hashable]) -> str:
+    names = sorted(getattr(v, "value", str(v)) for v in values)
+    return names[0] if len(names) == 1 else "unknown (" + " or ".join(names) + ")"
+
+
+def table_trace(
+    schema: str,
+    match: TableMatch,
+    possible: Mapping[Factor, frozenset[Hashable]],
+    warnings: tuple[RuleWarning, ...],
+) -> Trace:
+    """Render a table match as a trace: the row(s), their citations, deciding and missing inputs."""
+    used = [factor for factor in possible if any(factor in row.when for row in match.rows)]
+    steps = tuple(f"{factor.name}: {describe(possible[factor])}" for factor in used)
+    if match.determinate:
+        labels = " / ".join(dict.fromkeys(row.label for row in match.rows))
+        citations = "; ".join(dict.fromkeys(row.citation for row in match.rows))
+        decided = tuple(dict.fromkeys(f.fact for f in used if len(possible[f]) == 1))
+        return Trace(f"{schema} {labels}", citations, decided, (), warnings,
+                     (*steps, f"matches {labels}"))
+    if not match.rows:
+        return Trace(f"{schema} no-row", "no printed row covers these inputs", (), (), warnings, steps)
+    labels = ", ".join(dict.fromkeys(row.label for row in match.rows))
+    citations = "; ".join(dict.fromkeys(row.citation for row in match.rows))
+    missing = tuple(MissingInput(factor.fact, factor.why) for factor in match.missing)
+    decided = tuple(dict.fromkeys(f.fact for f in used if len(possible[f]) == 1))
+    return Trace(f"{schema} indeterminate", citations, decided, missing, warnings,
+                 (*steps, f"could match {labels}"))
