@@ -1,0 +1,80 @@
+"""Replay protection for client JWTs: remember each (iss, jti) until the token can no longer be used.
+
+CDS Hooks asks for a `jti` nonce precisely so a captured token cannot be replayed. An entry only
+needs to live until the token's `exp` plus the verifier's clock leeway; after that the expiry
+check rejects the token anyway, so memory stays bounded by (request rate x token lifetime).
+
+The in-memory cache is per process: with several gunicorn workers a replay may land on another
+worker. Deployments that need cross-worker protection can pass any object implementing
+`ReplayCache` (e.g. backed by the database) to the verifier.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+__all__ = ["InMemoryReplayCache", "ReplayCache", "ReplayCacheFullError"]
+
+
+class ReplayCacheFullError(RuntimeError):
+    """The cache is at capacity with unexpired entries.
+
+    We fail closed rather than evict live entries: evicting would silently re-open the replay
+    window for those tokens.
+    """
+
+
+@runtime_checkable
+class ReplayCache(Protocol):
+    """Anything that can atomically record a (issuer, jti) pair until a wall-clock deadline."""
+
+    def check_and_store(self, issuer: str, jti: str, expires_at: float) -> bool:
+        """Record the pair; return True if it was unseen, False if it is a replay."""
+        ...
+
+
+class InMemoryReplayCache:
+    """Thread-safe, size-bounded, expiring set of (issuer, jti) pairs."""
+
+    def __init__(self, max_entries: int = 100_000, clock: Callable[[], float] = time.time) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be positive")
+        self._max_entries = max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._expiry: dict[tuple[str, str], float] = {}
+        # Min-heap of (expires_at, key) so purging expired entries is O(log n) each.
+        self._heap: list[tuple[float, tuple[str, str]]] = []
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._purge(self._clock())
+            return len(self._expiry)
+
+    def _purge(self, now: float) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            expires_at, key = heapq.heappop(heap)
+            if self._expiry.get(key) == expires_at:
+                del self._expiry[key]
+
+    def check_and_store(self, issuer: str, jti: str, expires_at: float) -> bool:
+        """Return True and remember the pair if unseen (or expired); False if it is a replay."""
+        key = (issuer, jti)
+        with self._lock:
+            now = self._clock()
+            self._purge(now)
+            if key in self._expiry:
+                return False
+            if expires_at <= now:
+                # Already unusable: nothing to remember, and the verifier rejects it on `exp`.
+                return True
+            if len(self._expiry) >= self._max_entries:
+                raise ReplayCacheFullError("replay cache full")
+            self._expiry[key] = expires_at
+            heapq.heappush(self._heap, (expires_at, key))
+            return True
