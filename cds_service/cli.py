@@ -1,0 +1,98 @@
+"""The ``nbcds`` command: classify case files or FHIR data, serve the CDS Hooks service, report feedback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from cds_service.case_files import CaseInputError, load_cases
+from cds_service.settings import Settings
+from cds_service.text_summary import render_text_summary
+from neuroblastoma.classification import classify
+from neuroblastoma.summary import classification_summary
+
+EXIT_BAD_INPUT = 2
+
+
+def _classify(paths: Sequence[str], as_json: bool, out: TextIO, err: TextIO) -> int:
+    """Classify every case in every file; a bad file is reported on one line and the rest go on."""
+    status = 0
+    for path in paths:
+        try:
+            cases = load_cases(Path(path))
+        except CaseInputError as error:
+            print(f"nbcds: {error}", file=err)
+            status = EXIT_BAD_INPUT
+            continue
+        for case in cases:
+            result = classify(case)
+            if as_json:
+                out.write(json.dumps(classification_summary(result), ensure_ascii=False) + "\n")
+            else:
+                out.write(render_text_summary(result) + "\n")
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nbcds", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    classify_cmd = commands.add_parser("classify", help="stage and risk-classify case files or FHIR data")
+    classify_cmd.add_argument("paths", nargs="+", metavar="PATH",
+                              help="case JSON, FHIR Bundle JSON or NDJSON of FHIR resources")
+    classify_cmd.add_argument("--json", action="store_true", help="one JSON object per patient")
+
+    serve_cmd = commands.add_parser("serve", help="run the CDS Hooks service under gunicorn")
+    serve_cmd.add_argument("--host", help="bind address (NBCDS_HOST, default 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, help="port (NBCDS_PORT, default 8080)")
+    serve_cmd.add_argument("--workers", type=int, help="worker processes (NBCDS_WORKERS, default 2)")
+    serve_cmd.add_argument("--profile", choices=("production", "development"),
+                           help="NBCDS_PROFILE; development relaxes JWT checks and may trust the sandbox")
+
+    commands.add_parser("report", help="acceptance and override rates per card type, from the store")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Command-line options become NBCDS_* variables so that every gunicorn worker reads the same settings."""
+    for name in ("host", "port", "workers", "profile"):
+        value = getattr(args, name)
+        if value is not None:
+            os.environ[f"NBCDS_{name.upper()}"] = str(value)
+    from cds_service.server import serve
+
+    serve(Settings())
+    return 0
+
+
+def _report(out: TextIO) -> int:
+    from cds_service.store import Store, override_report, render_report
+
+    store = Store.from_url(Settings().database_url)
+    try:
+        out.write(render_report(override_report(store)) + "\n")
+    finally:
+        store.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "classify":
+        return _classify(args.paths, args.json, sys.stdout, sys.stderr)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "report":
+        return _report(sys.stdout)
+    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover - argparse guards
+
+
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

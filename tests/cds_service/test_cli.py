@@ -1,0 +1,58 @@
+"""``nbcds classify``: readable and JSON output, and one-line errors that name the file and field."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from cds_service import cli
+from tests.examples import EXAMPLES
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    args = cli._parser().parse_args(argv)
+    status = cli._classify(args.paths, args.json, out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_json_output_has_the_documented_fields() -> None:
+    status, out, _ = run(["classify", "--json", str(EXAMPLES / "cases" / "nb-l2-infant.json")])
+    assert status == 0
+    result = json.loads(out)
+    assert set(result) >= {"patient", "stage", "stage_candidates", "inrg2009", "cog2021", "missing", "warnings",
+                           "ruleset"}
+    assert result["stage"] == "L2"
+    assert result["inrg2009"] == {**result["inrg2009"], "group": "D", "risk": "low"}
+    assert result["cog2021"]["risk"] == "intermediate"
+
+
+def test_text_output_names_stage_and_risks() -> None:
+    status, out, _ = run(["classify", str(EXAMPLES / "cases" / "nb-l1-amp-pretreatment.json")])
+    assert status == 0
+    assert "INRG stage L1" in out and "group K" in out and "COG 2021 cannot be assigned" in out
+    assert "needs resection-extent" in out
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "invalid JSON at line 1"),
+    ('{"patient": "x", "mycn": "amp"}', "field mycn: 'amp' is not one of"),
+    ('{"patient": "x", "colour": "red"}', "field colour: unknown field"),
+    ('[{"patient": "x"}, {"patient": "y", "ploidy": {"dnaIndex": "high"}}]', "field [1].ploidy.dnaIndex: expected a number"),
+])
+def test_bad_file_gives_one_line_error_and_exit_2_and_others_still_run(tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    good = EXAMPLES / "cases" / "nb-l1-low.json"
+    status, out, err = run(["classify", "--json", str(bad), str(good)])
+    assert status == 2
+    assert err.count("\n") == 1 and str(bad) in err and message in err
+    assert json.loads(out)["patient"] == "nb-l1-low"
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    status, _, err = run(["classify", str(tmp_path / "missing.json")])
+    assert status == 2 and "cannot read file" in err
