@@ -1,0 +1,200 @@
+"""Our CodeSystems for the biology and clinical facts: histology, INPC, MYCN, ploidy, segmental
+chromosome aberrations, MS symptoms and resection extent.
+
+Product decision 11: each code names the call as the pathologist or laboratory reported it; the
+service never derives a call from raw measurements. NCIt concepts seen in only one mapping
+(clinical-rules.md §6.2 [1]) are named in definitions as candidates, not used as codes.
+"""
+
+from __future__ import annotations
+
+from fhir_mappings.terminology.model import Concept, LocalCodeSystem, PropertyDef, PropertyType
+
+SHIMADA = "Shimada et al., Cancer 1999 (INPC); PDQ Neuroblastoma Treatment, INPC table"
+COHN = "Cohn et al., J Clin Oncol 2009;27:289-297"
+IRWIN = "Irwin et al., J Clin Oncol 2021;39:3229-3241"
+PDQ = "PDQ Neuroblastoma Treatment (Health Professional), 2025"
+DECISION_11 = "reported call, never derived from measurements (product decision 11)"
+
+HISTOLOGY = LocalCodeSystem(
+    name="histology",
+    title="Neuroblastic tumour histology: category and grade of differentiation",
+    description=(
+        f"INPC histologic categories and neuroblastic grades of differentiation ({SHIMADA}), as INRG 2009 uses "
+        f"them ({COHN}). ICD-O-3 9500/3 (neuroblastoma) is accepted for the category; 9490/3 and 9490/0 name "
+        "ganglioneuroblastoma and ganglioneuroma without the INPC subtype, so they do not decide a category. "
+        "NCIt candidates (one mapping only, not used as codes) are named per concept."
+    ),
+    properties=(PropertyDef("axis", PropertyType.CODE, "category (histologic category) or grade (differentiation)."),),
+    concepts=(
+        Concept("neuroblastoma", "Neuroblastoma (Schwannian stroma-poor)",
+                f"Neuroblastoma, Schwannian stroma-poor ({SHIMADA}). ICD-O-3 9500/3; NCIt candidate C3270.",
+                (("axis", "category"),)),
+        Concept("ganglioneuroblastoma-nodular", "Ganglioneuroblastoma, nodular",
+                f"Ganglioneuroblastoma, nodular (composite; stroma-rich/stroma-dominant and stroma-poor) "
+                f"({SHIMADA}). NCIt candidate C42058 (chicagopcdc nbl_v2.0 only).",
+                (("axis", "category"),)),
+        Concept("ganglioneuroblastoma-intermixed", "Ganglioneuroblastoma, intermixed",
+                f"Ganglioneuroblastoma, intermixed (Schwannian stroma-rich) ({SHIMADA}); INRG group A when "
+                f"L1/L2 ({COHN}). NCIt candidate C42057 (chicagopcdc nbl_v2.0 only).",
+                (("axis", "category"),)),
+        Concept("ganglioneuroma-maturing", "Ganglioneuroma, maturing",
+                f"Ganglioneuroma, maturing subtype (Schwannian stroma-dominant) ({SHIMADA}); INRG group A when "
+                f"L1/L2 ({COHN}). NCIt candidate C42064 (chicagopcdc nbl_v2.0 only).",
+                (("axis", "category"),)),
+        Concept("ganglioneuroma-mature", "Ganglioneuroma, mature",
+                f"Ganglioneuroma, mature subtype (Schwannian stroma-dominant) ({SHIMADA}): benign and outside "
+                "both risk schemas (product decision 3). ICD-O-3 9490/0 covers mature and maturing alike.",
+                (("axis", "category"),)),
+        Concept("undifferentiated", "Undifferentiated",
+                f"Undifferentiated neuroblastic grade ({SHIMADA}); INRG 2009 L2 >= 18 months: group H ({COHN}). "
+                "NCIt candidate C42046 (undifferentiated neuroblastoma; one class report only).",
+                (("axis", "grade"),)),
+        Concept("poorly-differentiated", "Poorly differentiated",
+                f"Poorly differentiated neuroblastic grade ({SHIMADA}); INRG 2009 L2 >= 18 months: group H "
+                f"({COHN}). NCIt candidate C42047 (one class report only).",
+                (("axis", "grade"),)),
+        Concept("differentiating", "Differentiating",
+                f"Differentiating neuroblastic grade ({SHIMADA}); INRG 2009 L2 >= 18 months: group E or H by "
+                f"11q ({COHN}). NCIt candidate C42048 (one class report only).",
+                (("axis", "grade"),)),
+    ),
+)
+
+INPC = LocalCodeSystem(
+    name="inpc",
+    title="International Neuroblastoma Pathology Classification prognostic group",
+    description=(
+        f"The pathologist's INPC favourable/unfavourable call ({SHIMADA}), used by COG 2021 ({IRWIN}); "
+        f"{DECISION_11}: the service does not derive it from age, grade and MKI."
+    ),
+    concepts=(
+        Concept("favourable", "Favourable histology (FH)",
+                f"INPC favourable histology ({SHIMADA}; {IRWIN}). NCIt candidate C102560 (as mapped by "
+                "chicagopcdc; label not seen, clinical-rules §6.2 ⚠)."),
+        Concept("unfavourable", "Unfavourable histology (UH)",
+                f"INPC unfavourable histology ({SHIMADA}; {IRWIN}). NCIt candidate C102561 (as mapped by "
+                "chicagopcdc; label not seen, clinical-rules §6.2 ⚠)."),
+    ),
+)
+
+MYCN_STATUS = LocalCodeSystem(
+    name="mycn-status",
+    title="MYCN status as the laboratory reported it",
+    description=(
+        f"The laboratory's categorical MYCN call ({DECISION_11}). LOINC 93796-1 (by FISH) reports amplification "
+        "as present/absent and cannot say 'gain'; these codes can. MYCN copy numbers (LOINC 93797-9, 93798-7, "
+        "Genomics Reporting 82155-3) are recorded, never used to decide amplification."
+    ),
+    concepts=(
+        Concept("amplified", "MYCN amplified",
+                f"MYCN amplification as reported by the laboratory; decides INRG groups K, N, O, R ({COHN}) and "
+                f"COG high-risk rules ({IRWIN}). NCIt C36673 'NMYC Gene Amplification' is accepted as equivalent."),
+        Concept("gain", "MYCN gain (not amplified)",
+                "MYCN gain below the laboratory's amplification threshold. Counts as not amplified for staging and "
+                "risk (clinical-rules §3.2)."),
+        Concept("not-amplified", "MYCN not amplified",
+                f"No MYCN amplification (NA in {COHN} Table and PDQ Table 3)."),
+    ),
+)
+
+PLOIDY = LocalCodeSystem(
+    name="ploidy",
+    title="Tumour DNA ploidy category",
+    description=(
+        "The laboratory's ploidy category, used when no DNA index is reported (product decision 5). The two "
+        f"schemas read it differently: INRG 2009 counts DNA index <= 1 (hypodiploid included) as diploid "
+        f"({COHN}; INRG Data Commons dictionary), while COG treats hypodiploid (DI < 1) as favourable and only "
+        f"DI = 1 as unfavourable ({PDQ} archived tables; ⚠ convention). No LOINC code for DNA index or ploidy "
+        "was found."
+    ),
+    concepts=(
+        Concept("hyperdiploid", "Hyperdiploid (DNA index > 1)",
+                f"DNA index greater than 1. Favourable in INRG 2009 group F ({COHN}) and in COG 2021 ({IRWIN})."),
+        Concept("diploid", "Diploid (DNA index = 1)",
+                f"DNA index of 1. Unfavourable in both schemas (INRG groups I/J, {COHN}; COG, {IRWIN})."),
+        Concept("hypodiploid", "Hypodiploid (DNA index < 1)",
+                f"DNA index below 1. INRG 2009 counts it as diploid ({COHN}); COG treats it as favourable (archived "
+                "PDQ COG tables; ⚠ convention, product decision 5)."),
+    ),
+)
+
+SEGMENTAL_ABERRATION = LocalCodeSystem(
+    name="segmental-aberration",
+    title="Segmental chromosome aberration",
+    description=(
+        f"Segmental chromosome aberrations (SCA) in neuroblastoma, the panel PDQ lists ({PDQ}): losses of 1p, "
+        f"3p, 4p and 11q, gains of 1q, 2p and 17q. INRG 2009 uses 11q only ({COHN}); COG 2021 uses 1p and/or "
+        f"11q ({IRWIN}); the others are recorded and shown but decide nothing (product decision 6)."
+    ),
+    concepts=(
+        Concept("1p-loss", "1p loss", f"Loss (deletion/LOH) of chromosome arm 1p ({PDQ}). NCIt candidate C36501."),
+        Concept("11q-loss", "11q loss",
+                f"Unbalanced loss of chromosome arm 11q, as defined by the INRG Biology Committee ({COHN}). NCIt "
+                "candidates C37312 and C36646 are different concepts (clinical-rules §6.2 ⚠); neither is used."),
+        Concept("3p-loss", "3p loss", f"Loss of chromosome arm 3p ({PDQ})."),
+        Concept("4p-loss", "4p loss", f"Loss of chromosome arm 4p ({PDQ})."),
+        Concept("1q-gain", "1q gain", f"Gain of chromosome arm 1q ({PDQ})."),
+        Concept("2p-gain", "2p gain", f"Gain of chromosome arm 2p ({PDQ})."),
+        Concept("17q-gain", "17q gain", f"Gain of chromosome arm 17q ({PDQ}). NCIt candidate C36484 (one source)."),
+    ),
+)
+
+SYMPTOMS = LocalCodeSystem(
+    name="symptoms",
+    title="Life-threatening symptoms in MS infants",
+    description=(
+        f"Symptoms that make an MS (4S) infant 'symptomatic'. COG 2021 low risk requires a documented "
+        f"asymptomatic MS infant ({IRWIN}; product decision 7). The list is the legacy COG definition for 4S "
+        "infants (archived PDQ COG table, footnote e); whether COG 2021 keeps it unchanged could not be "
+        "confirmed (clinical-rules §4.3 ⚠)."
+    ),
+    properties=(PropertyDef("source", PropertyType.STRING, "Where the symptom is listed."),),
+    concepts=(
+        Concept("respiratory-distress", "Respiratory distress with or without hepatomegaly",
+                "Respiratory distress, with or without hepatomegaly (legacy COG 4S symptom list).",
+                (("source", "legacy COG 4S symptom list (archived PDQ, footnote e)"),)),
+        Concept("cord-compression", "Cord compression with neurological deficit",
+                "Spinal cord compression with neurological deficit (legacy COG 4S symptom list).",
+                (("source", "legacy COG 4S symptom list (archived PDQ, footnote e)"),)),
+        Concept("ivc-compression", "Inferior vena cava compression with renal ischaemia",
+                "Inferior vena cava compression with renal ischaemia (legacy COG 4S symptom list).",
+                (("source", "legacy COG 4S symptom list (archived PDQ, footnote e)"),)),
+        Concept("genitourinary-obstruction", "Genitourinary obstruction",
+                "Genitourinary obstruction (legacy COG 4S symptom list).",
+                (("source", "legacy COG 4S symptom list (archived PDQ, footnote e)"),)),
+        Concept("gastrointestinal-obstruction", "Gastrointestinal obstruction with vomiting",
+                "Gastrointestinal obstruction and vomiting (legacy COG 4S symptom list).",
+                (("source", "legacy COG 4S symptom list (archived PDQ, footnote e)"),)),
+        Concept("coagulopathy", "Coagulopathy with significant bleeding",
+                "Coagulopathy with significant clinical bleeding unresponsive to replacement therapy (legacy COG "
+                "4S symptom list).",
+                (("source", "legacy COG 4S symptom list (archived PDQ, footnote e)"),)),
+        Concept("evolving-hepatomegaly-under-3-months", "Evolving hepatomegaly in an infant under 3 months",
+                f"Evolving hepatomegaly in a child younger than 3 months: named in the {PDQ} intermediate-risk list; "
+                "whether COG 2021 counts it as 'symptomatic' needs the Irwin footnotes (clinical-rules §4.3 ⚠).",
+                (("source", "PDQ 2025 intermediate-risk list"),)),
+    ),
+)
+
+RESECTION_EXTENT = LocalCodeSystem(
+    name="resection-extent",
+    title="Extent of resection of the primary tumour",
+    description=(
+        f"Extent of resection of the primary, needed only for COG 2021 L1 MYCN-amplified tumours: low risk if "
+        f"completely resected, high if residual tumour ({IRWIN}; {PDQ} Table 3; product decision 4)."
+    ),
+    concepts=(
+        Concept("complete", "Complete resection",
+                f"The primary was completely resected with no residual tumour ({IRWIN}; PDQ Table 3)."),
+        Concept("incomplete", "Incomplete resection (residual tumour)",
+                f"The primary was resected but residual tumour remains ({IRWIN}; PDQ Table 3)."),
+        Concept("not-resected", "Not resected",
+                "The primary has not been resected (biopsy only or no surgery yet); for COG 2021 L1 "
+                "MYCN-amplified the risk stays indeterminate until resection (product decision 4)."),
+    ),
+)
+
+BIOLOGY_CODE_SYSTEMS: tuple[LocalCodeSystem, ...] = (
+    HISTOLOGY, INPC, MYCN_STATUS, PLOIDY, SEGMENTAL_ABERRATION, SYMPTOMS, RESECTION_EXTENT,
+)
