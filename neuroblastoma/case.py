@@ -188,6 +188,7 @@ class Case:
     birth_date: PartialDate | None = None
     diagnosis_date: PartialDate | None = None
     age_days: int | None = None
+    age_days_max: int | None = None  # with age_days: an age known only as an interval (e.g. "14 months")
     primaries: tuple[PrimaryTumour, ...] = ()
     multifocal: Presence = Presence.UNKNOWN
     lymph_nodes: tuple[NodalFinding, ...] = ()
@@ -212,6 +213,8 @@ class Case:
     def __post_init__(self) -> None:
         if self.age_days is not None and self.age_days < 0:
             raise ValueError("age_days must not be negative")
+        if self.age_days_max is not None and (self.age_days is None or self.age_days_max < self.age_days):
+            raise ValueError("age_days_max needs age_days and must not be below it")
         if self.age_days is None and self.birth_date and self.diagnosis_date:
             AgeAtDiagnosis.between(self.birth_date, self.diagnosis_date)  # raises on impossible dates
 
@@ -219,7 +222,7 @@ class Case:
     def age(self) -> AgeAtDiagnosis | None:
         """Age at diagnosis: exact when given in days, else the interval the two dates allow."""
         if self.age_days is not None:
-            return AgeAtDiagnosis.exact(self.age_days)
+            return AgeAtDiagnosis(self.age_days, self.age_days_max or self.age_days)
         if self.birth_date is None or self.diagnosis_date is None:
             return None
         return AgeAtDiagnosis.between(self.birth_date, self.diagnosis_date)

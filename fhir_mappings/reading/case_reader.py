@@ -1,0 +1,367 @@
+"""FHIR R4 resources → ``Case`` with provenance, plus a report of what was skipped and why.
+
+Entry point: ``read_case(items, patient_id)``. Items are any mix of Bundles (searchset,
+collection, transaction, batch) and single resources, as a CDS request or a FHIR server gives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from fhir_mappings.reading.conflicts import Discordance, resolve
+from fhir_mappings.reading.findings import (
+    Finding,
+    MarrowReading,
+    PrimarySite,
+    SiteStatus,
+    UnreadableValueError,
+    metastasis_condition_findings,
+    observation_findings,
+)
+from fhir_mappings.reading.resources import GatheredResources, Resource, gather, reference_of
+from fhir_mappings.reading.validation import InvalidResource, validate
+from fhir_mappings.reading.values import codings, lookup, parse_fhir_datetime, reference_target
+from fhir_mappings.results_codes import RESULT_OBSERVATION_CODINGS
+from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology.observation_kinds import OBSERVATION_KIND_BY_CODING
+from neuroblastoma.ages import PartialDate
+from neuroblastoma.anatomy import Laterality
+from neuroblastoma.biology import (
+    DifferentiationGrade,
+    HistologicCategory,
+    InpcClass,
+    MycnStatus,
+    Ploidy,
+    ResectionExtent,
+)
+from neuroblastoma.case import (
+    Case,
+    Evidence,
+    FactKey,
+    FunctionalImaging,
+    ImagingModality,
+    MarrowAssessment,
+    MarrowMethod,
+    MetastasisFinding,
+    MetastaticSite,
+    PrimaryTumour,
+)
+from neuroblastoma.facts import Presence
+
+MCODE_HISTOLOGY_EXTENSION = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
+IGNORED_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
+
+
+@dataclass(frozen=True)
+class MappingReport:
+    """What the mapper did not use, and why — shown on cards, never silently dropped."""
+
+    invalid: tuple[InvalidResource, ...] = ()
+    unrecognised: tuple[str, ...] = ()
+    ignored_by_status: tuple[str, ...] = ()
+    preliminary: tuple[str, ...] = ()
+    discordances: tuple[Discordance, ...] = ()
+    recorded_only: tuple[str, ...] = ()
+    other_patients: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseReading:
+    case: Case
+    patient_ref: str | None
+    condition_ref: str | None
+    has_neuroblastoma: bool
+    report: MappingReport
+    existing_results: tuple[Resource, ...] = ()
+    sources: tuple[str, ...] = field(default=())
+
+
+class _Subject:
+    """Which references denote the patient: ``Patient/id``, an absolute URL to it, its fullUrl."""
+
+    def __init__(self, patient_id: str | None, gathered: GatheredResources) -> None:
+        self.patient_id = patient_id
+        self.aliases = {f"Patient/{patient_id}"} if patient_id else set()
+        self.aliases |= {url for url, ref in gathered.full_urls.items() if ref == f"Patient/{patient_id}"}
+
+    def owns(self, resource: Resource) -> bool:
+        target = reference_target(resource.get("subject")) or reference_target(resource.get("patient"))
+        if target is None or self.patient_id is None:
+            return target is None or self.patient_id is None
+        return target in self.aliases or target.endswith(f"/Patient/{self.patient_id}")
+
+
+def _choose_patient(gathered: GatheredResources, patient_id: str | None) -> Resource | None:
+    patients = [p for p in gathered.of_type("Patient") if patient_id is None or p.get("id") == patient_id]
+    return patients[0] if patients else None
+
+
+def _is_neuroblastoma(condition: Resource) -> bool:
+    concepts = [condition.get("code")]
+    concepts += [ext.get("valueCodeableConcept") for ext in condition.get("extension") or []
+                 if isinstance(ext, dict) and ext.get("url") == MCODE_HISTOLOGY_EXTENSION]
+    return any(key in vs.NEUROBLASTOMA_CONDITION_CODINGS or key in vs.HISTOLOGY_CANDIDATES_BY_CODING
+               for concept in concepts for key in codings(concept))
+
+
+def _verification(condition: Resource) -> str:
+    keys = codings(condition.get("verificationStatus"))
+    return keys[0][1] if keys else "confirmed"
+
+
+def _partial_date(text: Any) -> PartialDate | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return PartialDate.parse(text)
+    except ValueError:
+        return None
+
+
+_AGE_UNIT_DAYS = {"d": (1.0, 1.0), "wk": (7.0, 7.0), "mo": (365.25 / 12, 365.25 / 12), "a": (365.25, 365.25)}
+
+
+def _onset_age_days(condition: Resource) -> tuple[int, int] | None:
+    """Condition.onsetAge as an interval of days: "14 mo" is any day of the 15th month of life."""
+    age = condition.get("onsetAge")
+    if not isinstance(age, dict) or not isinstance(age.get("value"), int | float):
+        return None
+    unit = age.get("code") or age.get("unit")
+    if unit not in _AGE_UNIT_DAYS:
+        return None
+    low, _ = _AGE_UNIT_DAYS[unit]
+    value = float(age["value"])
+    if unit == "d":
+        return int(value), int(value)
+    return int(value * low), int((int(value) + 1) * low) - 1
+
+
+def _diagnosis_date(condition: Resource) -> PartialDate | None:
+    """Onset (dateTime or Period start), else recordedDate (product decision 1)."""
+    onset = condition.get("onsetDateTime")
+    if onset is None and isinstance(condition.get("onsetPeriod"), dict):
+        onset = condition["onsetPeriod"].get("start")
+    return _partial_date(onset) or _partial_date(condition.get("recordedDate"))
+
+
+class _Reader:
+    """Accumulates findings and the report while walking the resources of one patient."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.invalid: list[InvalidResource] = []
+        self.unrecognised: list[str] = []
+        self.ignored: list[str] = []
+        self.recorded_only: list[str] = []
+        self.existing: list[Resource] = []
+        self.notes: list[str] = []
+
+    def valid(self, resource: Resource) -> bool:
+        problem = validate(resource)
+        if problem:
+            self.invalid.append(problem)
+        return problem is None
+
+    def observation(self, resource: Resource) -> None:
+        ref = reference_of(resource)
+        if resource.get("status") in IGNORED_STATUSES:
+            self.ignored.append(ref)
+            return
+        kind = lookup(OBSERVATION_KIND_BY_CODING, resource.get("code"))
+        if kind is None:
+            if any(key in RESULT_OBSERVATION_CODINGS for key in codings(resource.get("code"))):
+                self.existing.append(resource)
+            else:
+                self.unrecognised.append(ref)
+            return
+        if not kind.decisive:
+            self.recorded_only.append(ref)
+            return
+        try:
+            self.findings.extend(observation_findings(resource, kind, ref))
+        except UnreadableValueError:
+            self.unrecognised.append(ref)
+
+    def metastasis_condition(self, resource: Resource) -> None:
+        ref = reference_of(resource)
+        at = parse_fhir_datetime(resource.get("recordedDate") or resource.get("onsetDateTime"))
+        try:
+            self.findings.extend(metastasis_condition_findings(resource, ref, at))
+        except UnreadableValueError:
+            self.unrecognised.append(ref)
+
+
+def _winner_values(winners: dict[str, Finding], prefix: str) -> list[Finding]:
+    return [finding for key, finding in winners.items() if key.startswith(prefix)]
+
+
+def _value(winners: dict[str, Finding], key: str, default: Any) -> Any:
+    finding = winners.get(key)
+    return finding.value if finding else default
+
+
+def _primaries(winners: dict[str, Finding], condition: Resource | None, multifocal: Presence,
+               notes: list[str]) -> tuple[PrimaryTumour, ...]:
+    sites = sorted(_winner_values(winners, "primary:"), key=lambda f: (f.at is not None, f.at), reverse=True)
+    if not sites and condition is not None:
+        compartment = lookup(vs.COMPARTMENT_BY_CODING, condition.get("bodySite"))
+        side = lookup(vs.LATERALITY_BY_CODING, condition.get("bodySite")) or Laterality.UNKNOWN
+        if compartment is not None:
+            sites = [Finding("primary:condition", FactKey.PRIMARY_TUMOUR, PrimarySite(compartment, side),
+                             reference_of(condition), None)]
+    if len(sites) > 1 and multifocal is not Presence.PRESENT:
+        notes.append("several primary sites are reported without multifocality: the most recent is used")
+        sites = sites[:1]
+    idrfs = tuple(replace(f.value, source=f.source) for f in _winner_values(winners, "idrf:"))
+    extensions = tuple(f.value for f in _winner_values(winners, "extension:"))
+    summary = _value(winners, "idrf-summary", Presence.UNKNOWN)
+    if not sites:
+        if condition is None:
+            return ()
+        sites = [Finding("primary:unknown", FactKey.PRIMARY_TUMOUR, PrimarySite(None, Laterality.UNKNOWN),
+                         reference_of(condition), None)]
+    primaries = []
+    for index, site in enumerate(sites):
+        first = index == 0  # IDRFs, summary and extensions are attached to the first (most recent) primary
+        primaries.append(PrimaryTumour(
+            compartment=site.value.compartment, side=site.value.side,
+            extensions=extensions if first else (), idrfs=idrfs if first else (),
+            idrf_summary=summary if first else Presence.UNKNOWN,
+            label=f"primary {index + 1}" if len(sites) > 1 else "primary", source=site.source))
+    return tuple(primaries)
+
+
+def _marrow(winners: dict[str, Finding]) -> MarrowAssessment:
+    involvement: MarrowReading | None = _value(winners, "marrow-involvement", None)
+    percent: MarrowReading | None = _value(winners, "marrow-percent", None)
+    presence = involvement.presence if involvement and involvement.presence else Presence.UNKNOWN
+    value = percent.percent if percent else None
+    if value is not None and presence is Presence.UNKNOWN:
+        presence = Presence.PRESENT if value > 0 else Presence.ABSENT
+    method = next((r.method for r in (involvement, percent) if r and r.method is not MarrowMethod.UNKNOWN),
+                  MarrowMethod.UNKNOWN)
+    return MarrowAssessment(presence, value, method)
+
+
+def _imaging(winners: dict[str, Finding]) -> tuple[FunctionalImaging, ...]:
+    scans = []
+    for modality in ImagingModality:
+        bone: SiteStatus | None = _value(winners, f"imaging:{modality.value}:bone", None)
+        marrow: SiteStatus | None = _value(winners, f"imaging:{modality.value}:bone-marrow", None)
+        if bone or marrow:
+            scans.append(FunctionalImaging(
+                modality, bone.presence if bone else Presence.UNKNOWN, marrow.presence if marrow else Presence.UNKNOWN,
+                equivocal=bool((bone and bone.equivocal) or (marrow and marrow.equivocal))))
+    return tuple(scans)
+
+
+def _ploidy(winners: dict[str, Finding]) -> Ploidy:
+    return Ploidy(_value(winners, "dna-index", None), _value(winners, "ploidy-category", None))
+
+
+def _evidence(winners: dict[str, Finding], extra: dict[FactKey, list[str]]) -> tuple[Evidence, ...]:
+    by_fact: dict[FactKey, dict[str, None]] = {}
+    for finding in winners.values():
+        by_fact.setdefault(finding.fact, {})[finding.source] = None
+    for fact, sources in extra.items():
+        by_fact.setdefault(fact, {}).update(dict.fromkeys(sources))
+    return tuple(Evidence(fact, tuple(sources)) for fact, sources in by_fact.items())
+
+
+def read_case(items: Iterable[Any], patient_id: str | None = None) -> CaseReading:
+    """Read one patient's case from FHIR resources (the patient named, or the only one present)."""
+    gathered = gather(items)
+    reader = _Reader()
+    patient = _choose_patient(gathered, patient_id)
+    if patient is not None and not reader.valid(patient):
+        patient = None
+    patient_id = patient_id or (patient.get("id") if patient else None)
+    subject = _Subject(patient_id, gathered)
+    other_patients = tuple(reference_of(r) for t in ("Condition", "Observation") for r in gathered.of_type(t)
+                           if not subject.owns(r))
+
+    condition: Resource | None = None
+    for resource in gathered.of_type("Condition"):
+        if not subject.owns(resource) or not reader.valid(resource):
+            continue
+        status = _verification(resource)
+        if status in ("entered-in-error", "refuted") and _is_neuroblastoma(resource):
+            reader.ignored.append(reference_of(resource))
+        elif _is_neuroblastoma(resource):
+            if condition is None:
+                condition = resource
+            else:
+                reader.notes.append(f"several neuroblastoma Conditions: {reference_of(condition)} is used")
+        elif any(key in vs.SECONDARY_NEOPLASM_CODINGS for key in codings(resource.get("code"))):
+            if status != "entered-in-error":
+                reader.metastasis_condition(resource)
+        else:
+            reader.unrecognised.append(reference_of(resource))
+    for resource in gathered.of_type("Observation"):
+        if subject.owns(resource) and reader.valid(resource):
+            reader.observation(resource)
+
+    resolved = resolve(reader.findings)
+    winners = resolved.winners
+    multifocal = _value(winners, "multifocal", Presence.UNKNOWN)
+    notes = list(reader.notes)
+    age_interval = _onset_age_days(condition) if condition else None
+    birth = _partial_date(patient.get("birthDate")) if patient else None
+    diagnosis = _diagnosis_date(condition) if condition else None
+    age_sources = [reference_of(r) for r in (patient, condition) if r is not None]
+    if condition is not None and _is_histology_only(condition) and "histology" not in winners:
+        notes.append("the Condition's morphology code does not name the INPC subtype; report it separately")
+    histology = _value(winners, "histology", HistologicCategory.UNKNOWN)
+    try:
+        case = Case(
+            patient=patient_id or "unknown-patient",
+            birth_date=birth,
+            diagnosis_date=diagnosis,
+            age_days=age_interval[0] if age_interval else None,
+            age_days_max=age_interval[1] if age_interval else None,
+            primaries=_primaries(winners, condition, multifocal, notes),
+            multifocal=multifocal,
+            lymph_nodes=tuple(f.value for f in _winner_values(winners, "node:")),
+            metastases=tuple(MetastasisFinding(MetastaticSite(f.key.split(":", 1)[1]), f.value.presence,
+                                               f.value.equivocal, f.source)
+                             for f in _winner_values(winners, "site:")),
+            metastatic_survey=_value(winners, "work-up", Presence.UNKNOWN),
+            bone_marrow=_marrow(winners),
+            functional_imaging=_imaging(winners),
+            primary_mibg_avid=_value(winners, "mibg-avidity", Presence.UNKNOWN),
+            effusions=tuple(f.value for f in _winner_values(winners, "effusion:")),
+            histology=histology,
+            grade=_value(winners, "grade", DifferentiationGrade.UNKNOWN),
+            inpc=_value(winners, "inpc", InpcClass.UNKNOWN),
+            mycn=_value(winners, "mycn", MycnStatus.UNKNOWN),
+            chr11q_aberration=_value(winners, "11q", Presence.UNKNOWN),
+            chr1p_aberration=_value(winners, "1p", Presence.UNKNOWN),
+            other_scas=tuple(f.value for f in _winner_values(winners, "other-sca:")),
+            ploidy=_ploidy(winners),
+            ms_symptoms=_value(winners, "symptoms", Presence.UNKNOWN),
+            resection=_value(winners, "resection", ResectionExtent.UNKNOWN),
+            evidence=_evidence(winners, {FactKey.AGE: age_sources}),
+        )
+    except ValueError as error:  # e.g. a diagnosis date before the birth date
+        notes.append(f"dates cannot be used: {error}")
+        case = Case(patient=patient_id or "unknown-patient", evidence=_evidence(winners, {}))
+    if reader.recorded_only and case.mycn is MycnStatus.UNKNOWN:
+        notes.append("MYCN copy numbers are recorded but the laboratory's MYCN call is missing")
+    report = MappingReport(
+        invalid=tuple(reader.invalid), unrecognised=tuple(reader.unrecognised),
+        ignored_by_status=tuple(reader.ignored),
+        preliminary=tuple(f.source for f in winners.values() if f.preliminary),
+        discordances=resolved.discordances, recorded_only=tuple(reader.recorded_only),
+        other_patients=other_patients, notes=tuple(notes))
+    used = tuple(dict.fromkeys([*age_sources, *(f.source for f in winners.values())]))
+    return CaseReading(case, f"Patient/{patient_id}" if patient_id else None,
+                       reference_of(condition) if condition else None, condition is not None, report,
+                       tuple(reader.existing), used)
+
+
+def _is_histology_only(condition: Resource) -> bool:
+    return not any(key in vs.NEUROBLASTOMA_CONDITION_CODINGS for key in codings(condition.get("code"))) and any(
+        len(vs.HISTOLOGY_CANDIDATES_BY_CODING.get(key, frozenset())) > 1 for key in codings(condition.get("code")))

@@ -1,0 +1,329 @@
+"""One ``Finding`` per fact a resource reports, with its source: the unit of provenance and conflict.
+
+Each reader turns one validated Observation (by its ``ObservationKind``) or one Condition into
+findings keyed by what they are about (``mycn``, ``idrf:IDRF-15``, ``site:liver`` ...). Two findings
+with the same key compete; ``conflicts.py`` decides which wins. A reader raises ``UnreadableValueError``
+when the value is not in a form or code we accept — the resource is then counted, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fhir_mappings.reading.values import (
+    any_coding_in,
+    codings,
+    components,
+    lookup,
+    observed_at,
+    presence_value,
+    quantity_value,
+)
+from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
+from fhir_mappings.terminology.observation_kinds import ObservationKind as K
+from fhir_mappings.terminology.value_sets import ImagingTarget
+from neuroblastoma.anatomy import Compartment, Laterality, NodalRegion
+from neuroblastoma.biology import MycnStatus
+from neuroblastoma.case import (
+    Effusion,
+    FactKey,
+    MarrowMethod,
+    MetastaticSite,
+    NodalFinding,
+    TumourExtension,
+)
+from neuroblastoma.facts import Presence
+from neuroblastoma.idrf import IdrfCode, IdrfFinding, SpinalCanalFinding
+
+Resource = dict[str, Any]
+FINAL_STATUSES = frozenset({"final", "amended", "corrected"})
+PRELIMINARY_STATUSES = frozenset({"preliminary", "unknown"})
+
+
+class UnreadableValueError(Exception):
+    """The resource's value is in no form or code this service accepts."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str
+    fact: FactKey
+    value: Any
+    source: str
+    at: datetime | None
+    preliminary: bool = False
+
+
+@dataclass(frozen=True)
+class PrimarySite:
+    compartment: Compartment | None
+    side: Laterality
+
+
+@dataclass(frozen=True)
+class SiteStatus:
+    presence: Presence
+    equivocal: bool
+
+
+@dataclass(frozen=True)
+class MarrowReading:
+    presence: Presence | None
+    percent: float | None
+    method: MarrowMethod
+
+
+def _obs_key(code: str) -> tuple[str, str]:
+    return OBSERVATION_CODES.code(code).key
+
+
+def _component(resource: Resource, code: str) -> Resource | None:
+    return components(resource).get(_obs_key(code))
+
+
+def _side(resource: Resource) -> Laterality:
+    component = _component(resource, "laterality")
+    side = lookup(vs.LATERALITY_BY_CODING, component.get("valueCodeableConcept")) if component else None
+    if side is None:
+        side = lookup(vs.LATERALITY_BY_CODING, resource.get("bodySite"))
+    return side or Laterality.UNKNOWN
+
+
+def _presence(resource: Resource) -> Presence:
+    value = presence_value(resource)
+    if value is None:
+        raise UnreadableValueError("no present/absent value")
+    return value
+
+
+def _coded(table: Any, resource: Resource) -> Any:
+    value = lookup(table, resource.get("valueCodeableConcept"))
+    if value is None:
+        raise UnreadableValueError("value code not recognised")
+    return value
+
+
+def _equivocal(resource: Resource) -> bool:
+    return any_coding_in(vs.EQUIVOCAL_CODINGS, resource.get("interpretation") or [])
+
+
+Reader = Callable[[Resource], list[tuple[str, FactKey, Any]]]
+
+
+def _primary_site(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    compartment = lookup(vs.COMPARTMENT_BY_CODING, resource.get("valueCodeableConcept"))
+    if compartment is None:
+        compartment = lookup(vs.COMPARTMENT_BY_CODING, resource.get("bodySite"))
+    if compartment is None:
+        raise UnreadableValueError("primary tumour compartment not recognised")
+    site = PrimarySite(compartment, _side(resource))
+    return [(f"primary:{compartment.value}:{site.side.value}", FactKey.PRIMARY_TUMOUR, site)]
+
+
+def _spinal(resource: Resource) -> SpinalCanalFinding | None:
+    parts = components(resource)
+    keys = {name: _obs_key(name) for name in (
+        "idrf-spinal-canal-fraction", "idrf-spinal-canal-over-one-third",
+        "idrf-leptomeningeal-spaces-obliterated", "idrf-cord-signal-abnormal")}
+    if not any(key in parts for key in keys.values()):
+        return None
+
+    def presence(name: str) -> Presence:
+        part = parts.get(keys[name])
+        return (presence_value(part) or Presence.UNKNOWN) if part else Presence.UNKNOWN
+
+    fraction_part = parts.get(keys["idrf-spinal-canal-fraction"])
+    fraction = quantity_value(fraction_part) if fraction_part else None
+    if fraction is not None and not 0 <= fraction <= 1:
+        raise UnreadableValueError("spinal canal fraction must be between 0 and 1")
+    return SpinalCanalFinding(fraction, presence("idrf-spinal-canal-over-one-third"),
+                              presence("idrf-leptomeningeal-spaces-obliterated"), presence("idrf-cord-signal-abnormal"))
+
+
+def _idrf(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    code = lookup(vs.IDRF_BY_CODING, resource.get("code"))
+    assert isinstance(code, IdrfCode)  # noqa: S101 - the kind lookup guarantees an IDRF code
+    kind_part = _component(resource, "idrf-structure-kind")
+    relation_part = _component(resource, "idrf-structure-relation")
+    structure = lookup(vs.STRUCTURE_KIND_BY_CODING, kind_part.get("valueCodeableConcept")) if kind_part else None
+    relation = (lookup(vs.STRUCTURE_RELATION_BY_CODING, relation_part.get("valueCodeableConcept"))
+                if relation_part else None)
+    status = presence_value(resource)
+    if status is None and relation is None and _spinal(resource) is None:
+        raise UnreadableValueError("IDRF without a call or a relation")
+    finding = IdrfFinding(code, status or Presence.UNKNOWN, structure, relation, _spinal(resource))
+    return [(f"idrf:{code.value}", FactKey.IDRF, finding)]
+
+
+def _extension(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    part = _component(resource, "compartment")
+    compartment = lookup(vs.COMPARTMENT_BY_CODING, part.get("valueCodeableConcept")) if part else None
+    if compartment is None:
+        compartment = lookup(vs.COMPARTMENT_BY_CODING, resource.get("bodySite"))
+    if compartment is None:
+        raise UnreadableValueError("extension compartment not recognised")
+    contiguous_part = _component(resource, "contiguous")
+    contiguous = (presence_value(contiguous_part) or Presence.UNKNOWN) if contiguous_part else Presence.UNKNOWN
+    if presence_value(resource) is Presence.ABSENT:
+        return []  # "no extension into X" is the default
+    extension = TumourExtension(compartment, _side(resource), contiguous)
+    return [(f"extension:{compartment.value}:{extension.side.value}", FactKey.EXTENSION, extension)]
+
+
+def _node(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    part = _component(resource, "nodal-region")
+    region = lookup(vs.NODAL_REGION_BY_CODING, part.get("valueCodeableConcept")) if part else None
+    region = region or lookup(vs.NODAL_REGION_BY_CODING, resource.get("bodySite"))
+    presence = _presence(resource)
+    if region is None:
+        # Region unknown: regional versus distant cannot be told, so distant spread stays unknown.
+        status = Presence.UNKNOWN if presence is Presence.PRESENT else presence
+        return [("site:distant-lymph-node", FactKey.METASTASES, SiteStatus(status, False))]
+    node = NodalFinding(region, presence, _side(resource))
+    return [(f"node:{region.value}:{node.side.value}", FactKey.LYMPH_NODES, node)]
+
+
+def _site(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    part = _component(resource, "metastatic-site-code")
+    site = lookup(vs.METASTATIC_SITE_BY_CODING, part.get("valueCodeableConcept")) if part else None
+    site = site or lookup(vs.METASTATIC_SITE_BY_CODING, resource.get("bodySite"))
+    if site is None:
+        raise UnreadableValueError("metastatic site not recognised")
+    equivocal = _equivocal(resource)
+    presence = Presence.UNKNOWN if equivocal else _presence(resource)
+    return [(f"site:{site.value}", FactKey.METASTASES, SiteStatus(presence, equivocal))]
+
+
+def _marrow_method(resource: Resource) -> MarrowMethod:
+    return lookup(vs.MARROW_METHOD_BY_CODING, resource.get("method")) or MarrowMethod.UNKNOWN
+
+
+def _marrow_involvement(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    reading = MarrowReading(_presence(resource), None, _marrow_method(resource))
+    return [("marrow-involvement", FactKey.BONE_MARROW, reading)]
+
+
+def _marrow_percent(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    percent = quantity_value(resource)
+    if percent is None or not 0 <= percent <= 100:
+        raise UnreadableValueError("marrow tumour-cell percentage must be a quantity from 0 to 100")
+    return [("marrow-percent", FactKey.BONE_MARROW, MarrowReading(None, percent, _marrow_method(resource)))]
+
+
+def _imaging(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    modality, target = lookup(vs.FUNCTIONAL_IMAGING_BY_CODING, resource.get("code"))
+    equivocal = _equivocal(resource)
+    presence = Presence.UNKNOWN if equivocal else _presence(resource)
+    suffix = "bone" if target is ImagingTarget.BONE else "bone-marrow"
+    return [(f"imaging:{modality.value}:{suffix}", FactKey.FUNCTIONAL_IMAGING, SiteStatus(presence, equivocal))]
+
+
+def _mycn(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    status = lookup(vs.MYCN_STATUS_BY_CODING, resource.get("valueCodeableConcept"))
+    if status is None:
+        presence = presence_value(resource)  # LOINC 93796-1 "MYCN amplification": present/absent
+        if presence is None:
+            raise UnreadableValueError("MYCN value not recognised")
+        status = {Presence.PRESENT: MycnStatus.AMPLIFIED, Presence.ABSENT: MycnStatus.NOT_AMPLIFIED,
+                  Presence.UNKNOWN: MycnStatus.UNKNOWN}[presence]
+    return [("mycn", FactKey.MYCN, status)]
+
+
+def _simple(key: str, fact: FactKey, read: Callable[[Resource], Any]) -> Reader:
+    return lambda resource: [(key, fact, read(resource))]
+
+
+def _dna_index(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    value = quantity_value(resource)
+    if value is None or not 0 < value < 10:
+        raise UnreadableValueError("DNA index must be a positive quantity")
+    return [("dna-index", FactKey.PLOIDY, value)]
+
+
+def _other_sca(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    label = lookup(vs.SCA_LABEL_BY_CODING, resource.get("valueCodeableConcept"))
+    if label is None:
+        raise UnreadableValueError("segmental aberration not recognised")
+    return [(f"other-sca:{label}", FactKey.OTHER_SCA, label)]
+
+
+def _symptoms(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    if any_coding_in(vs.SYMPTOMATIC_CODINGS, resource.get("valueCodeableConcept")):
+        return [("symptoms", FactKey.SYMPTOMS, Presence.PRESENT)]
+    return [("symptoms", FactKey.SYMPTOMS, _presence(resource))]
+
+
+def _effusion(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+    kind = lookup(vs.EFFUSION_KIND_BY_CODING, resource.get("code"))
+    if _presence(resource) is not Presence.PRESENT:
+        return []
+    part = _component(resource, "effusion-malignant-cells")
+    malignant = (presence_value(part) or Presence.UNKNOWN) if part else Presence.UNKNOWN
+    return [(f"effusion:{kind.value}", FactKey.EFFUSIONS, Effusion(kind, malignant))]
+
+
+READERS: dict[K, Reader] = {
+    K.PRIMARY_TUMOUR_SITE: _primary_site,
+    K.IDRF: _idrf,
+    K.IDRF_SUMMARY: _simple("idrf-summary", FactKey.IDRF, _presence),
+    K.MULTIFOCALITY: _simple("multifocal", FactKey.MULTIFOCALITY, _presence),
+    K.EFFUSION: _effusion,
+    K.TUMOUR_EXTENSION: _extension,
+    K.NODAL_INVOLVEMENT: _node,
+    K.METASTATIC_SITE: _site,
+    K.METASTATIC_WORK_UP: _simple("work-up", FactKey.METASTATIC_SURVEY, _presence),
+    K.MARROW_INVOLVEMENT: _marrow_involvement,
+    K.MARROW_TUMOUR_CELL_PERCENT: _marrow_percent,
+    K.FUNCTIONAL_IMAGING: _imaging,
+    K.MIBG_AVIDITY: _simple("mibg-avidity", FactKey.MIBG_AVIDITY, _presence),
+    K.HISTOLOGIC_CATEGORY: _simple("histology", FactKey.HISTOLOGY, lambda r: _coded(vs.HISTOLOGY_BY_CODING, r)),
+    K.DIFFERENTIATION_GRADE: _simple("grade", FactKey.GRADE, lambda r: _coded(vs.GRADE_BY_CODING, r)),
+    K.INPC_CLASS: _simple("inpc", FactKey.INPC, lambda r: _coded(vs.INPC_BY_CODING, r)),
+    K.MYCN_STATUS: _mycn,
+    K.CHR_11Q: _simple("11q", FactKey.CHR_11Q, _presence),
+    K.CHR_1P: _simple("1p", FactKey.CHR_1P, _presence),
+    K.OTHER_SCA: _other_sca,
+    K.DNA_INDEX: _dna_index,
+    K.PLOIDY_CATEGORY: _simple("ploidy-category", FactKey.PLOIDY, lambda r: _coded(vs.PLOIDY_BY_CODING, r)),
+    K.MS_SYMPTOMS: _symptoms,
+    K.RESECTION_EXTENT: _simple("resection", FactKey.RESECTION, lambda r: _coded(vs.RESECTION_BY_CODING, r)),
+}
+
+
+def observation_findings(resource: Resource, kind: K, source: str) -> list[Finding]:
+    """Findings of one Observation of a decisive kind; raises UnreadableValueError."""
+    status = resource.get("status")
+    preliminary = status in PRELIMINARY_STATUSES
+    at = observed_at(resource)
+    return [Finding(key, fact, value, source, at, preliminary) for key, fact, value in READERS[kind](resource)]
+
+
+_CONDITION_PRESENCE = {"confirmed": Presence.PRESENT, "refuted": Presence.ABSENT}
+
+
+def metastasis_condition_findings(resource: Resource, source: str, at: datetime | None) -> list[Finding]:
+    """A secondary-neoplasm Condition: the site from its code or bodySite, presence from verification."""
+    verification = codings(resource.get("verificationStatus"))
+    status = verification[0][1] if verification else "confirmed"
+    presence = _CONDITION_PRESENCE.get(status, Presence.UNKNOWN)  # provisional/differential/unconfirmed
+    code, body_site = resource.get("code"), resource.get("bodySite")
+    if any_coding_in(vs.LYMPH_NODE_CODINGS, code) or any_coding_in(vs.LYMPH_NODE_CODINGS, body_site):
+        region = lookup(vs.NODAL_REGION_BY_CODING, code) or lookup(vs.NODAL_REGION_BY_CODING, body_site)
+        if region is None or region is NodalRegion.OTHER:
+            node_status = Presence.UNKNOWN if presence is Presence.PRESENT else presence
+            return [Finding("site:distant-lymph-node", FactKey.METASTASES, SiteStatus(node_status, False), source, at)]
+        node = NodalFinding(region, presence, lookup(vs.LATERALITY_BY_CODING, body_site) or Laterality.UNKNOWN)
+        return [Finding(f"node:{region.value}:{node.side.value}", FactKey.LYMPH_NODES, node, source, at)]
+    site = lookup(vs.METASTATIC_SITE_BY_CODING, body_site) or lookup(vs.METASTATIC_SITE_BY_CODING, code)
+    if site is None:
+        raise UnreadableValueError("metastatic site not recognised")
+    equivocal = status in ("provisional", "differential", "unconfirmed")
+    return [Finding(f"site:{site.value}", FactKey.METASTASES, SiteStatus(presence, equivocal), source, at)]
+
+
+__all__ = ["FINAL_STATUSES", "Finding", "MarrowReading", "MetastaticSite", "PrimarySite", "SiteStatus",
+           "UnreadableValueError", "metastasis_condition_findings", "observation_findings"]

@@ -1,0 +1,118 @@
+"""Reading values in every form an EHR sends them, from validated resource dicts.
+
+Forms: valueCodeableConcept, valueBoolean, valueQuantity, components, interpretation,
+dataAbsentReason. A valueString alone is never interpreted (no free-text guessing); it is counted
+as unrecognised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from fhir_mappings.terminology.model import CodingKey
+from fhir_mappings.terminology.value_sets import PRESENCE_BY_CODING
+from neuroblastoma.facts import Presence
+
+V = TypeVar("V")
+Resource = dict[str, Any]
+
+# HL7 v3 ObservationInterpretation: positive/detected vs negative/not detected.
+_V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+_INTERPRETATION_PRESENCE = {
+    (_V3_INTERPRETATION, "POS"): Presence.PRESENT,
+    (_V3_INTERPRETATION, "DET"): Presence.PRESENT,
+    (_V3_INTERPRETATION, "NEG"): Presence.ABSENT,
+    (_V3_INTERPRETATION, "ND"): Presence.ABSENT,
+    (_V3_INTERPRETATION, "IND"): Presence.UNKNOWN,
+}
+
+
+def codings(concept: Any) -> list[CodingKey]:
+    """``(system, code)`` of every coding in a CodeableConcept (or a list of them)."""
+    concepts = concept if isinstance(concept, list) else [concept]
+    keys = []
+    for item in concepts:
+        if isinstance(item, dict):
+            for coding in item.get("coding") or []:
+                if isinstance(coding, dict) and coding.get("system") and coding.get("code"):
+                    keys.append((str(coding["system"]), str(coding["code"])))
+    return keys
+
+
+def lookup(table: Mapping[CodingKey, V], concept: Any) -> V | None:
+    for key in codings(concept):
+        value = table.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def any_coding_in(keys: Iterable[CodingKey], concept: Any) -> bool:
+    wanted = set(keys)
+    return any(key in wanted for key in codings(concept))
+
+
+def presence_value(element: Resource) -> Presence | None:
+    """present/absent/unknown from a resource or component; None when it carries no readable value."""
+    if "dataAbsentReason" in element:
+        return Presence.UNKNOWN
+    if isinstance(element.get("valueBoolean"), bool):
+        return Presence.PRESENT if element["valueBoolean"] else Presence.ABSENT
+    if "valueCodeableConcept" in element:
+        value = lookup(PRESENCE_BY_CODING, element["valueCodeableConcept"])
+        if value is not None:
+            return value
+    return lookup(_INTERPRETATION_PRESENCE, element.get("interpretation") or [])
+
+
+def quantity_value(element: Resource) -> float | None:
+    quantity = element.get("valueQuantity")
+    if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
+        return float(quantity["value"])
+    return None
+
+
+def components(resource: Resource) -> dict[CodingKey, Resource]:
+    """Components by each of their codings."""
+    found: dict[CodingKey, Resource] = {}
+    for component in resource.get("component") or []:
+        if isinstance(component, dict):
+            for key in codings(component.get("code")):
+                found.setdefault(key, component)
+    return found
+
+
+def parse_fhir_datetime(text: Any) -> datetime | None:
+    """A FHIR date or dateTime as an aware UTC datetime (partial dates at their start)."""
+    if not isinstance(text, str) or len(text) < 4:
+        return None
+    try:
+        if len(text) == 4:
+            return datetime(int(text), 1, 1, tzinfo=UTC)
+        if len(text) == 7:
+            return datetime(int(text[:4]), int(text[5:7]), 1, tzinfo=UTC)
+        if len(text) == 10:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def observed_at(resource: Resource) -> datetime | None:
+    """When the finding applies: effective[x], else issued (for conflict resolution)."""
+    for key in ("effectiveDateTime", "effectiveInstant"):
+        if key in resource:
+            return parse_fhir_datetime(resource[key])
+    period = resource.get("effectivePeriod")
+    if isinstance(period, dict):
+        return parse_fhir_datetime(period.get("start") or period.get("end"))
+    return parse_fhir_datetime(resource.get("issued"))
+
+
+def reference_target(reference: Any) -> str | None:
+    if isinstance(reference, dict) and isinstance(reference.get("reference"), str):
+        return reference["reference"]
+    return None
