@@ -73,6 +73,12 @@ SCT_SECONDARY_MALIGNANT_NEOPLASM = _std(
 
 # ---- Staging (INRGSS) --------------------------------------------------------------------------
 
+SCT_INRGSS_METHOD = _std(
+    SNOMED, "1287643004", "International Neuroblastoma Risk Group staging system (tumor staging)",
+    "mCODE STU4 CancerStagingMethodVS as copied with $SCT into MII onko ValueSet mii-vs-onko-weitere-klassifikationen "
+    "(medizininformatik-initiative); clinical-rules §6.1 [V] (mCODE STU3 tag 3.0.0 and STU4). Requested as "
+    "USCRS-34952 in June 2023 and listed as SCT_TBD in the 2023 pediatric draft: check your SNOMED edition",
+)
 NCIT_INRGSS = _std(NCIT, "C133427", "International Neuroblastoma Risk Group Staging System", MCODE_STAGING_OTHER)
 NCIT_INRG_STAGE_L1 = _std(NCIT, "C133428", "INRG Stage L1", MCODE_VS_STAGING_OTHER)
 NCIT_INRG_STAGE_L2 = _std(NCIT, "C133429", "INRG Stage L2", MCODE_VS_STAGING_OTHER)

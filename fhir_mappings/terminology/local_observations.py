@@ -121,6 +121,9 @@ OBSERVATION_CODES = LocalCodeSystem(
              f"Result: the INRG 2009 pretreatment group (inrg-pretreatment-group) and risk level ({COHN}). mCODE "
              "has no neuroblastoma risk profile or code; NCIt C192760 was seen paired with stage values in one "
              "draft and is not used (clinical-rules §6.1 ⚠).", "result-code"),
+        _obs("inrg-2009-risk-level", "INRG 2009 risk level of the pretreatment group",
+             f"Component of the INRG 2009 result: the group's risk level (inrg-2009-risk, with the generic "
+             f"mCODE risk code alongside) ({COHN}).", "component-code"),
         _obs("cog-2021-risk-group", "COG 2021 risk group",
              f"Result: the COG 2021 risk group (cog-2021-risk) ({IRWIN}).", "result-code"),
     ),

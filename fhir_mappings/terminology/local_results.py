@@ -115,9 +115,10 @@ CLASSIFIER_METHOD = LocalCodeSystem(
         Concept(
             "inrgss-monclair-2009", "INRGSS per Monclair 2009 (nbcds rule-set)",
             f"INRG Staging System ({MONCLAIR}) with the IDRF and metastasis rules of Brisse et al., Radiology "
-            "2011, as implemented by this service's rule-set. SNOMED CT 1287643004 'International Neuroblastoma "
-            "Risk Group staging system (tumor staging)' is a candidate method code: mCODE lists it only in its "
-            "'requested SNOMED codes' system (USCRS-34952, June 2023), so it is not used (clinical-rules §6.1 ⚠).",
+            "2011, as implemented by this service's rule-set. Written together with SNOMED CT 1287643004 "
+            "'International Neuroblastoma Risk Group staging system (tumor staging)' (mCODE STU4 "
+            "CancerStagingMethodVS), which names the system but not the implementation; it was requested in 2023 "
+            "(USCRS-34952), so editions older than 2024 may lack it (clinical-rules §6.1 ⚠).",
         ),
         Concept(
             "inrg-2009-cohn", "INRG 2009 pretreatment classification per Cohn 2009 (nbcds rule-set)",

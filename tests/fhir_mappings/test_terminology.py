@@ -166,7 +166,6 @@ def test_uncertain_codes_are_not_used_as_codes() -> None:
     """clinical-rules §6 ⚠/[1] codes appear only as candidates in definitions."""
     keys = set(codes.VERIFIED_IN)
     for system, code in [
-        ("http://snomed.info/sct", "1287643004"),  # INRGSS method: mCODE 'requested' code
         ("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "C192760"),
         ("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "C150281"),
         ("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "C177631"),
