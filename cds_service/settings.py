@@ -30,6 +30,10 @@ class Settings(BaseSettings):
 
     # FHIR fallback fetches.
     allow_tokenless_fhir_servers: list[str] = []  # origins, e.g. http://localhost:8081
+    # Origins the service may fetch from (empty: any). fhirServer comes from the client: an allow-list
+    # keeps the service from being used to reach arbitrary hosts (SSRF).
+    fhir_server_allowlist: list[str] = []
+    allow_http_fhir_servers: bool | None = None  # default: only in the development profile
     fhir_deadline_seconds: float = Field(default=3.0, gt=0, le=30)
     fhir_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     fhir_read_timeout_seconds: float = Field(default=2.5, gt=0)
@@ -54,6 +58,13 @@ class Settings(BaseSettings):
         if self.audit_patient_id == "keyed-hash" and self.audit_hash_key is None:
             raise ValueError("NBCDS_AUDIT_HASH_KEY is required when NBCDS_AUDIT_PATIENT_ID=keyed-hash")
         return self
+
+    @property
+    def http_fhir_servers_allowed(self) -> bool:
+        """Plain-http FHIR servers (the sandbox's) get our access token only in development by default."""
+        if self.allow_http_fhir_servers is None:
+            return self.profile == "development"
+        return self.allow_http_fhir_servers
 
     @property
     def jwt_required(self) -> bool:

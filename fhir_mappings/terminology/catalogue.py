@@ -5,13 +5,14 @@ from __future__ import annotations
 from fhir_mappings.terminology import value_sets as vs
 from fhir_mappings.terminology.local_biology import BIOLOGY_CODE_SYSTEMS
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
+from fhir_mappings.terminology.local_procedures import PROCEDURES, RESECTION_ORDER_VS
 from fhir_mappings.terminology.local_results import RESULT_CODE_SYSTEMS
 from fhir_mappings.terminology.local_staging import STAGING_CODE_SYSTEMS
 from fhir_mappings.terminology.model import LocalCodeSystem, ValueSetDef
 from fhir_mappings.terminology.observation_kinds import OBSERVATION_CODE_VS
 
 LOCAL_CODE_SYSTEMS: tuple[LocalCodeSystem, ...] = (
-    *STAGING_CODE_SYSTEMS, *BIOLOGY_CODE_SYSTEMS, *RESULT_CODE_SYSTEMS, OBSERVATION_CODES,
+    *STAGING_CODE_SYSTEMS, *BIOLOGY_CODE_SYSTEMS, *RESULT_CODE_SYSTEMS, OBSERVATION_CODES, PROCEDURES,
 )
 
 VALUE_SETS: tuple[ValueSetDef, ...] = (
@@ -43,6 +44,7 @@ VALUE_SETS: tuple[ValueSetDef, ...] = (
     vs.SEGMENTAL_ABERRATION_VS,
     vs.SYMPTOMS_VS,
     vs.RESECTION_VS,
+    RESECTION_ORDER_VS,
     # results the service writes
     vs.STAGE_VS,
     vs.INRG_GROUP_VS,

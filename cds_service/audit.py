@@ -1,0 +1,74 @@
+"""The audit record of every service call: identifiers, digests and results — no names, no tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from datetime import datetime
+
+from cds_service.hook_request import HookRequest
+from cds_service.prefetch import PrefetchResult
+from cds_service.registry import CdsServiceDeclaration
+from cds_service.request_log import LOGGER_NAME
+from cds_service.runtime import ServiceRuntime
+from cds_service.service_call import ServiceAnswer
+from cds_service.settings import Settings
+from cds_service.store import AuditRecord, StoreError
+from neuroblastoma.sources import RULESET_VERSION
+
+logger = logging.getLogger(LOGGER_NAME)
+
+# Prefetch statuses as the audit store records them.
+_AUDIT_OUTCOME = {"supplied": "supplied", "fetched": "fetched", "empty": "empty", "failed": "failed",
+                  "unavailable": "unavailable", "partial": "partial", "skipped": "missing"}
+
+
+def audit_patient_ref(settings: Settings, patient_id: str) -> str:
+    """The FHIR patient id, or a keyed hash of it when the deployment asks for one."""
+    if settings.audit_patient_id == "keyed-hash" and settings.audit_hash_key is not None:
+        key = settings.audit_hash_key.get_secret_value().encode()
+        return "hmac-sha256:" + hmac.new(key, patient_id.encode(), hashlib.sha256).hexdigest()[:48]
+    return patient_id
+
+
+def audit_service_call(
+    service_runtime: ServiceRuntime,
+    declaration: CdsServiceDeclaration,
+    call_request: HookRequest,
+    data: PrefetchResult,
+    answer: ServiceAnswer,
+    received_at: datetime,
+    latency_ms: float,
+) -> None:
+    """Record the call and its cards. The store being down must not stop clinical answers: log and go on."""
+    classification = answer.classification
+    stage = classification.stage if classification else None
+    inrg = classification.inrg2009 if classification else None
+    cog = classification.cog2021 if classification else None
+    record = AuditRecord(
+        service_id=declaration.id,
+        received_at=received_at,
+        ruleset_version=RULESET_VERSION,
+        http_status=200,
+        latency_ms=latency_ms,
+        hook_instance=call_request.hook_instance,
+        hook=call_request.hook,
+        inputs_digest=answer.inputs_digest,
+        patient_ref=audit_patient_ref(service_runtime.settings, call_request.patient_id),
+        stage=stage.stage.value if stage and stage.stage else None,
+        stage_candidates=tuple(s.value for s in stage.candidates) if stage else (),
+        inrg2009_group=inrg.group if inrg else None,
+        inrg2009_risk=inrg.risk.value if inrg and inrg.risk else None,
+        cog2021_risk=cog.risk.value if cog and cog.risk else None,
+        card_uuids=tuple(card.uuid for card in answer.issued),
+        prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in declaration.prefetch},
+    )
+    try:
+        store = service_runtime.store
+        if answer.issued:
+            store.record_cards(call_request.hook_instance, declaration.id, answer.issued, created_at=received_at)
+        store.record_audit(record)
+    except StoreError as error:
+        logger.warning("audit store unavailable; call answered without audit",
+                       extra={"fields": {"hook_instance": call_request.hook_instance, "error": type(error).__name__}})

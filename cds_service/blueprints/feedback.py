@@ -1,0 +1,43 @@
+"""POST /cds-services/{id}/feedback: validate each entry, store idempotently, say which were stored."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from cds_service.auth_guard import authenticate_client
+from cds_service.blueprints.services import read_json_body
+from cds_service.operation_outcome import CdsHttpError
+from cds_service.request_log import note
+from cds_service.runtime import runtime
+from cds_service.store import StoreError, parse_feedback
+
+feedback = Blueprint("feedback", __name__)
+
+
+@feedback.post("/cds-services/<service_id>/feedback")
+def receive_feedback(service_id: str) -> Response:
+    service_runtime = runtime()
+    if service_runtime.registry.get(service_id) is None:
+        raise CdsHttpError(404, "not-found", f"no CDS service with id {service_id!r}")
+    note(service=service_id)
+    authenticate_client(service_runtime.settings, service_runtime.verifier)
+    batch = parse_feedback(read_json_body())
+    try:
+        saved = service_runtime.store.save_feedback(service_id, batch.entries) if batch.entries else []
+    except StoreError:
+        message = "feedback storage is unavailable; nothing was stored, retry later"
+        raise CdsHttpError(503, "transient", message) from None
+    stored = [{"index": s.index, "card": s.card, "status": "duplicate" if s.duplicate else "stored",
+               **({} if s.card_known else {"cardKnown": False})} for s in saved]
+    if batch.errors:
+        issues = [{"severity": "error", "code": "invalid", "diagnostics": error.message,
+                   **({"expression": [error.field]} if error.field else {})} for error in batch.errors]
+        issues += [{"severity": "information", "code": "informational",
+                    "diagnostics": f"feedback[{s['index']}] {s['status']}"} for s in stored]
+        response = jsonify({"resourceType": "OperationOutcome", "issue": issues})
+        response.status_code = 400
+    else:
+        note(outcome=f"feedback-{len(stored)}")
+        response = jsonify({"stored": stored})
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,102 @@
+"""POST /cds-services/{id}: validate, authenticate, resolve prefetch, answer, audit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, jsonify, request
+
+from cds_service.audit import audit_service_call
+from cds_service.auth_guard import authenticate_client
+from cds_service.fhir_server_policy import permitted_fhir_server
+from cds_service.hook_request import HookRequest, parse_hook_request
+from cds_service.operation_outcome import CdsHttpError, bad_request, precondition_failed
+from cds_service.prefetch import PrefetchRequest, PrefetchResult, UnsafeTokenValueError
+from cds_service.registry import CdsServiceDeclaration
+from cds_service.request_log import LOGGER_NAME, note
+from cds_service.runtime import ServiceRuntime, runtime
+from cds_service.service_call import ServiceAnswer, ServiceCall
+
+services = Blueprint("services", __name__)
+logger = logging.getLogger(LOGGER_NAME)
+
+JSON_MEDIA_TYPES = ("application/json", "application/fhir+json", "application/json+fhir")
+
+
+def read_json_body() -> object:
+    """The request body as JSON; a wrong content type, bad encoding or bad JSON is a 400."""
+    media_type = (request.mimetype or "").lower()
+    if media_type not in JSON_MEDIA_TYPES:
+        raise bad_request("the request body must be JSON (Content-Type: application/json)")
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise bad_request("the request body is not valid UTF-8") from None
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        raise bad_request(f"the request body is not valid JSON ({where})") from None
+    except RecursionError:
+        raise bad_request("the request body is nested too deeply") from None
+
+
+def _declaration(service_runtime: ServiceRuntime, service_id: str) -> CdsServiceDeclaration:
+    declaration = service_runtime.registry.get(service_id)
+    if declaration is None:
+        raise CdsHttpError(404, "not-found", f"no CDS service with id {service_id!r}")
+    return declaration
+
+
+def _resolve(service_runtime: ServiceRuntime, declaration: CdsServiceDeclaration,
+             call_request: HookRequest) -> PrefetchResult:
+    fhir_server, refusal = permitted_fhir_server(service_runtime.settings, call_request.fhir_server)
+    request_data = PrefetchRequest(
+        prefetch=call_request.prefetch,
+        context=call_request.context,
+        fhir_server=fhir_server,
+        access_token=call_request.access_token if fhir_server else None,
+    )
+    try:
+        data = service_runtime.resolver.resolve(declaration.prefetch, request_data)
+    except UnsafeTokenValueError as error:
+        raise bad_request(f"context.{error.token} cannot be used in a FHIR query", f"context.{error.token}") from None
+    for key in declaration.prefetch:
+        result = data[key]
+        if result.source == "server" and result.elapsed_ms is not None:
+            status = str(result.status)
+            service_runtime.metrics.fhir_fetch_seconds.labels(key, status).observe(result.elapsed_ms / 1000)
+    note(prefetch=data.status_by_key())
+    unobtainable = sorted(set(data.incomplete_keys()) & declaration.essential_prefetch)
+    if unobtainable and refusal:
+        raise precondition_failed(f"required FHIR data is missing from prefetch and {refusal}", *unobtainable)
+    if unobtainable:
+        reasons = "; ".join(f"{key}: {data[key].reason}" for key in unobtainable)
+        raise precondition_failed(
+            f"required FHIR data could not be obtained ({reasons}). Send it as prefetch, or a reachable "
+            "fhirServer with fhirAuthorization.", *unobtainable)
+    return data
+
+
+@services.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    started = time.perf_counter()
+    received_at = datetime.now(UTC)
+    service_runtime = runtime()
+    declaration = _declaration(service_runtime, service_id)
+    note(service=service_id)
+    authenticate_client(service_runtime.settings, service_runtime.verifier)
+    call_request = parse_hook_request(read_json_body(), declaration.accepted_hooks)
+    note(hook_instance=call_request.hook_instance)
+    data = _resolve(service_runtime, declaration, call_request)
+    answer: ServiceAnswer = declaration.handler(
+        ServiceCall(call_request, data, service_runtime.settings, received_at, service_id))
+    note(outcome=answer.outcome)
+    service_runtime.metrics.results.labels(service_id, answer.outcome).inc()
+    response = jsonify(answer.body())
+    response.headers["Cache-Control"] = "no-store"
+    latency_ms = (time.perf_counter() - started) * 1000
+    audit_service_call(service_runtime, declaration, call_request, data, answer, received_at, latency_ms)
+    return response

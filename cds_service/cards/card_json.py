@@ -1,0 +1,62 @@
+"""Building card JSON: stable uuids, summaries that fit, the source and the override reasons."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from neuroblastoma.sources import COHN_2009, IRWIN_2021, MONCLAIR_2009
+
+SUMMARY_LIMIT = 140
+_UUID_NAMESPACE = uuid.UUID("6f1c2a8e-4f3b-5b8e-9d61-0c1e2b3a4d5f")
+
+NON_ADHERENCE = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
+# CDS Hooks 3.0 example CodeSystem of override reasons (HL7/cds-hooks, CodeSystem-non-adherence-reason-codes).
+OVERRIDE_REASONS: tuple[dict[str, str], ...] = (
+    {"system": NON_ADHERENCE, "code": "need-more-info",
+     "display": ("Could not address recommended action due to need for more information/pending results/"
+                 "pending consult")},
+    {"system": NON_ADHERENCE, "code": "expert-contradicts",
+     "display": "Advice from expert contradicts the recommended action"},
+    {"system": NON_ADHERENCE, "code": "policy-contradicts",
+     "display": "Institutional policy/guideline contradicts the recommended action"},
+    {"system": NON_ADHERENCE, "code": "patient-ineligible",
+     "display": "Patient does not meet eligibility for recommended action"},
+)
+
+SOURCE_TOPIC = {"system": "https://nbcds.example.org/fhir/CodeSystem/card-topic", "code": "neuroblastoma-staging",
+                "display": "Neuroblastoma staging and risk"}
+
+
+def card_source() -> dict[str, Any]:
+    return {
+        "label": f"INRG staging and risk ({MONCLAIR_2009.key}; {COHN_2009.key}; {IRWIN_2021.key})",
+        "url": MONCLAIR_2009.url,
+        "topic": SOURCE_TOPIC,
+    }
+
+
+def reference_links() -> list[dict[str, str]]:
+    return [{"label": f"{source.key}: {source.citation[:80]}…", "url": source.url, "type": "absolute"}
+            for source in (MONCLAIR_2009, COHN_2009, IRWIN_2021)]
+
+
+def stable_uuid(*parts: str) -> str:
+    """The same call (service, hook instance, patient, card kind) always yields the same card uuid."""
+    return str(uuid.uuid5(_UUID_NAMESPACE, "\x1f".join(parts)))
+
+
+def fit_summary(text: str) -> str:
+    """Summaries are built to fit; this is the last guard so a long value can never break the limit."""
+    return text if len(text) < SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 2].rstrip() + "…"
+
+
+def compact(value: Any) -> Any:
+    """Drop None, empty strings, lists and objects recursively: CDS Hooks forbids empty members (G2)."""
+    if isinstance(value, dict):
+        items = {k: compact(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        items = [compact(v) for v in value]
+        return [v for v in items if v not in (None, "", [], {})]
+    return value

@@ -1,0 +1,55 @@
+"""The missing-data card: what is missing, why it matters, and which candidates remain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cds_service.cards.card_json import card_source, compact, fit_summary, stable_uuid
+from cds_service.cards.markdown import escape_markdown as md
+from neuroblastoma.results import Classification
+
+KIND = "missing-data"
+
+FACT_NAMES = {
+    "inrg-stage": "the INRG stage", "age-at-diagnosis": "age at diagnosis", "primary-tumour": "primary tumour",
+    "idrf": "IDRF assessment", "distant-metastases": "confirmation of distant disease",
+    "metastatic-work-up": "metastatic work-up", "bone-marrow": "bone marrow result",
+    "functional-imaging": "MIBG/bone scan", "mibg-avidity": "MIBG avidity", "histologic-category": "histology",
+    "differentiation-grade": "grade of differentiation", "inpc-class": "INPC class", "mycn": "MYCN status",
+    "11q-aberration": "11q status", "1p-aberration": "1p status", "segmental-aberrations-1p-11q": "1p/11q status",
+    "ploidy": "ploidy", "ms-symptoms": "symptom status", "resection-extent": "resection extent",
+}
+
+
+def _candidates(result: Classification) -> list[str]:
+    lines = []
+    if not result.stage.stage:
+        lines.append("INRG stage: " + " or ".join(s.value for s in result.stage.candidates))
+    inrg = result.inrg2009
+    if not inrg.outcome and not inrg.out_of_scope and inrg.candidates:
+        lines.append("INRG 2009: " + " or ".join(f"group {c.group} ({c.risk.value})" for c in inrg.candidates))
+    cog = result.cog2021
+    if not cog.risk and not cog.out_of_scope and cog.candidates:
+        lines.append("COG 2021: " + " or ".join(r.value for r in cog.candidates))
+    return lines
+
+
+def missing_data_card(result: Classification, *, call_key: tuple[str, ...]) -> dict[str, Any] | None:
+    missing = result.missing
+    if not missing:
+        return None
+    names = list(dict.fromkeys(FACT_NAMES.get(m.fact.value, m.fact.value) for m in missing))
+    what = "Stage" if not result.stage.stage else "Risk group"
+    summary = fit_summary(f"{what} cannot be assigned yet: needs {', '.join(names)}")
+    lines = ["**Cannot be assigned from the data on record.** The service does not guess; it needs:", ""]
+    lines += [f"- **{md(FACT_NAMES.get(m.fact.value, m.fact.value))}**: {md(m.why)}" for m in missing]
+    candidates = _candidates(result)
+    if candidates:
+        lines += ["", "Still possible:", *[f"- {md(c)}" for c in candidates]]
+    return compact({
+        "uuid": stable_uuid(*call_key, KIND),
+        "summary": summary,
+        "indicator": "warning",
+        "detail": "\n".join(lines),
+        "source": card_source(),
+    })

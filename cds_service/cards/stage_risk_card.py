@@ -1,0 +1,122 @@
+"""The stage and risk card: the result, every input that decided it with its source, and the references."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cds_service.cards.card_json import (
+    OVERRIDE_REASONS,
+    card_source,
+    compact,
+    fit_summary,
+    reference_links,
+    stable_uuid,
+)
+from cds_service.cards.markdown import escape_markdown as md
+from neuroblastoma.case import Case, FactKey
+from neuroblastoma.fact_descriptions import describe_facts
+from neuroblastoma.results import Classification, RiskLevel, Trace
+
+KIND = "stage-risk"
+
+
+def _cog_part(result: Classification) -> str:
+    cog = result.cog2021
+    if cog.out_of_scope:
+        return "COG: not applicable"
+    return f"COG {cog.risk.value} risk" if cog.risk else "COG risk undetermined"
+
+
+def _inrg_part(result: Classification) -> str:
+    inrg = result.inrg2009
+    if inrg.out_of_scope:
+        return "INRG group: not applicable"
+    return f"INRG group {inrg.group} ({inrg.risk.value})" if inrg.outcome and inrg.risk else "INRG group undetermined"
+
+
+def stage_risk_summary(result: Classification, primary_schema: str) -> str:
+    stage = result.stage.stage
+    stage_part = f"INRG stage {stage.value}" if stage else "INRG stage undetermined"
+    if result.inrg2009.out_of_scope and result.cog2021.out_of_scope:
+        return fit_summary(f"{stage_part} · ganglioneuroma (mature): benign, outside INRG and COG risk schemas")
+    parts = [_cog_part(result), _inrg_part(result)]
+    if primary_schema == "inrg2009":
+        parts.reverse()
+    return fit_summary(" · ".join([stage_part, *parts]))
+
+
+def _indicator(result: Classification) -> str:
+    risks = [r for r in (result.inrg2009.risk, result.cog2021.risk) if r is not None]
+    disagree = any(w.code == "schemas-disagree" for w in result.warnings)
+    return "warning" if RiskLevel.HIGH in risks or disagree else "info"
+
+
+def _sources(case: Case, facts: tuple[FactKey, ...]) -> str:
+    refs = case.sources_of(*facts)
+    return ", ".join(md(ref) for ref in refs) if refs else "—"
+
+
+def _trace_block(title: str, trace: Trace, case: Case) -> list[str]:
+    lines = [f"**{title}** — {md(trace.rule)}; {md(trace.citation)}"]
+    lines += [f"- {md(step)}" for step in trace.steps]
+    if trace.decided_by:
+        decided = ", ".join(md(f.value) for f in trace.decided_by)
+        lines.append(f"- decided by: {decided} (sources: {_sources(case, trace.decided_by)})")
+    return lines
+
+
+def _result_titles(result: Classification) -> tuple[str, str, str]:
+    stage = result.stage.stage.value if result.stage.stage else "undetermined"
+    inrg = result.inrg2009
+    inrg_title = (f"INRG 2009: group {inrg.group}, {inrg.risk.value} risk" if inrg.outcome and inrg.risk
+                  else "INRG 2009: not applicable" if inrg.out_of_scope else "INRG 2009: undetermined")
+    cog = result.cog2021
+    cog_title = (f"COG 2021: {cog.risk.value} risk" if cog.risk
+                 else "COG 2021: not applicable" if cog.out_of_scope else "COG 2021: undetermined")
+    return f"INRG stage {stage}", inrg_title, cog_title
+
+
+def stage_risk_detail(result: Classification, case: Case, primary_schema: str, notes: tuple[str, ...] = ()) -> str:
+    stage_title, inrg_title, cog_title = _result_titles(result)
+    schema_blocks = [(cog_title, result.cog2021.trace), (inrg_title, result.inrg2009.trace)]
+    if primary_schema == "inrg2009":
+        schema_blocks.reverse()
+    lines = _trace_block(stage_title, result.stage.trace, case)
+    for title, trace in schema_blocks:
+        lines += ["", *_trace_block(title, trace, case)]
+    lines += ["", "| Input | Value | Source |", "|---|---|---|"]
+    for fact, label, value in describe_facts(case):
+        lines.append(f"| {md(label)} | {md(value)} | {_sources(case, (fact,))} |")
+    warnings = result.all_warnings
+    if warnings:
+        lines += ["", "**Warnings**", *[f"- {md(w.message)}" for w in warnings]]
+    if notes:
+        lines += ["", "**About the data**", *[f"- {md(note)}" for note in notes]]
+    lines += ["", f"Rule set {md(result.ruleset)}. A suggestion, not a diagnosis: a clinician confirms the stage "
+                  "and risk group (status preliminary until then)."]
+    return "\n".join(lines)
+
+
+def stage_risk_card(
+    result: Classification, case: Case, *, primary_schema: str, call_key: tuple[str, ...],
+    actions: list[dict[str, Any]], notes: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The card and its suggestion uuids. ``call_key`` (service, hook instance, patient) makes uuids stable."""
+    card_uuid = stable_uuid(*call_key, KIND)
+    suggestion_uuid = stable_uuid(*call_key, KIND, "record")
+    suggestions = []
+    if actions:
+        suggestions.append({"label": "Record the stage and risk groups (preliminary)", "uuid": suggestion_uuid,
+                            "isRecommended": False, "actions": actions})
+    card = compact({
+        "uuid": card_uuid,
+        "summary": stage_risk_summary(result, primary_schema),
+        "indicator": _indicator(result),
+        "detail": stage_risk_detail(result, case, primary_schema, notes),
+        "source": card_source(),
+        "suggestions": suggestions,
+        "selectionBehavior": "at-most-one" if suggestions else None,
+        "overrideReasons": list(OVERRIDE_REASONS),
+        "links": reference_links(),
+    })
+    return card, (suggestion_uuid,) if suggestions else ()

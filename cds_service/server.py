@@ -1,0 +1,51 @@
+"""``nbcds serve``: gunicorn with N workers, metrics aggregated across them, graceful shutdown."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from cds_service.settings import Settings
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from cds_service.wsgi import application
+
+        return application
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    """Tell prometheus_client a worker is gone so its live gauges are dropped (multiprocess mode)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def serve(settings: Settings) -> None:
+    """Run the service under gunicorn; settings come from NBCDS_* variables, as in every worker."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="nbcds-metrics-")
+    _Gunicorn({
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": settings.workers,
+        "worker_class": "gthread",
+        "threads": 4,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": None,  # the app writes its own PHI-free request log
+        "child_exit": _child_exit,
+        "limit_request_line": 8190,
+    }).run()
