@@ -40,8 +40,26 @@ def audit_service_call(
     answer: ServiceAnswer,
     received_at: datetime,
     latency_ms: float,
+    http_status: int = 200,
 ) -> None:
     """Record the call and its cards. The store being down must not stop clinical answers: log and go on."""
+    try:
+        _record(service_runtime, declaration, call_request, data, answer, received_at, latency_ms, http_status)
+    except (StoreError, ValueError) as error:
+        logger.warning("audit record not stored; the call was answered",
+                       extra={"fields": {"hook_instance": call_request.hook_instance, "error": type(error).__name__}})
+
+
+def _record(
+    service_runtime: ServiceRuntime,
+    declaration: CdsServiceDeclaration,
+    call_request: HookRequest,
+    data: PrefetchResult,
+    answer: ServiceAnswer,
+    received_at: datetime,
+    latency_ms: float,
+    http_status: int,
+) -> None:
     classification = answer.classification
     stage = classification.stage if classification else None
     inrg = classification.inrg2009 if classification else None
@@ -50,7 +68,7 @@ def audit_service_call(
         service_id=declaration.id,
         received_at=received_at,
         ruleset_version=RULESET_VERSION,
-        http_status=200,
+        http_status=http_status,
         latency_ms=latency_ms,
         hook_instance=call_request.hook_instance,
         hook=call_request.hook,
@@ -64,11 +82,7 @@ def audit_service_call(
         card_uuids=tuple(card.uuid for card in answer.issued),
         prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in declaration.prefetch},
     )
-    try:
-        store = service_runtime.store
-        if answer.issued:
-            store.record_cards(call_request.hook_instance, declaration.id, answer.issued, created_at=received_at)
-        store.record_audit(record)
-    except StoreError as error:
-        logger.warning("audit store unavailable; call answered without audit",
-                       extra={"fields": {"hook_instance": call_request.hook_instance, "error": type(error).__name__}})
+    store = service_runtime.store
+    if answer.issued:
+        store.record_cards(call_request.hook_instance, declaration.id, answer.issued, created_at=received_at)
+    store.record_audit(record)

@@ -18,7 +18,7 @@ from cds_service.prefetch import FetchPolicy, FhirClient, PrefetchResolver
 from cds_service.registry import ServiceRegistry
 from cds_service.request_log import LOGGER_NAME
 from cds_service.settings import Settings
-from cds_service.store import Store
+from cds_service.store import Store, StoreUnavailable
 
 logger = logging.getLogger(LOGGER_NAME)
 EXTENSION_KEY = "nbcds"
@@ -68,11 +68,16 @@ def build_runtime(settings: Settings, registry: ServiceRegistry) -> ServiceRunti
         read_timeout_seconds=settings.fhir_read_timeout_seconds,
     )
     client = FhirClient()
+    store = Store.from_url(settings.database_url, initialize=False)
+    try:
+        store.initialize()  # a schema newer than this code refuses to start (SchemaVersionError)
+    except StoreUnavailable:
+        logger.warning("the store is unreachable at start-up; /readyz reports not ready until it is")
     return ServiceRuntime(
         settings=settings,
         registry=registry,
         verifier=verifier,
-        store=Store.from_url(settings.database_url, initialize=False),
+        store=store,
         fhir_client=client,
         fetch_policy=policy,
         resolver=PrefetchResolver(client, policy),
