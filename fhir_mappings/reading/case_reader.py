@@ -125,8 +125,20 @@ _AGE_UNIT_DAYS = {"d": (1.0, 1.0), "wk": (7.0, 7.0), "mo": (365.25 / 12, 365.25 
 
 
 def _onset_age_days(condition: Resource) -> tuple[int, int] | None:
-    """Condition.onsetAge as an interval of days: "14 mo" is any day of the 15th month of life."""
-    age = condition.get("onsetAge")
+    """Condition.onsetAge as an interval of days: "14 mo" is any day of the 15th month of life.
+
+    Condition.onsetRange (an age range) is read as every day from its low age to its high age; an
+    open-ended range leaves the age unknown.
+    """
+    onset_range = condition.get("onsetRange")
+    if "onsetAge" not in condition and isinstance(onset_range, dict):
+        low, high = _age_days(onset_range.get("low")), _age_days(onset_range.get("high"))
+        return (low[0], high[1]) if low and high and low[0] <= high[1] else None
+    return _age_days(condition.get("onsetAge"))
+
+
+def _age_days(age: Any) -> tuple[int, int] | None:
+    """One Age quantity (d, wk, mo, a) as the interval of days it covers."""
     if not isinstance(age, dict) or not isinstance(age.get("value"), int | float):
         return None
     unit = age.get("code") or age.get("unit")
@@ -239,8 +251,8 @@ def _marrow(winners: dict[str, Finding]) -> MarrowAssessment:
     percent: MarrowReading | None = _value(winners, "marrow-percent", None)
     presence = involvement.presence if involvement and involvement.presence else Presence.UNKNOWN
     value = percent.percent if percent else None
-    if value is not None and presence is Presence.UNKNOWN:
-        presence = Presence.PRESENT if value > 0 else Presence.ABSENT
+    # No involvement call is derived from the percentage: the rules read it (a percentage above 0 implies
+    # involvement; 0 % without a call decides nothing, metastatic_spread.marrow_involvement).
     method = next((r.method for r in (involvement, percent) if r and r.method is not MarrowMethod.UNKNOWN),
                   MarrowMethod.UNKNOWN)
     return MarrowAssessment(presence, value, method)
@@ -315,39 +327,42 @@ def read_case(items: Iterable[Any], patient_id: str | None = None) -> CaseReadin
     if condition is not None and _is_histology_only(condition) and "histology" not in winners:
         notes.append("the Condition's morphology code does not name the INPC subtype; report it separately")
     histology = _value(winners, "histology", HistologicCategory.UNKNOWN)
+    facts: dict[str, Any] = dict(
+        patient=patient_id or "unknown-patient",
+        primaries=_primaries(winners, condition, multifocal, notes),
+        multifocal=multifocal,
+        lymph_nodes=tuple(f.value for f in _winner_values(winners, "node:")),
+        metastases=tuple(MetastasisFinding(MetastaticSite(f.key.split(":", 1)[1]), f.value.presence,
+                                           f.value.equivocal, f.source)
+                         for f in _winner_values(winners, "site:")),
+        metastatic_survey=_value(winners, "work-up", Presence.UNKNOWN),
+        bone_marrow=_marrow(winners),
+        functional_imaging=_imaging(winners),
+        primary_mibg_avid=_value(winners, "mibg-avidity", Presence.UNKNOWN),
+        effusions=tuple(f.value for f in _winner_values(winners, "effusion:")),
+        histology=histology,
+        grade=_value(winners, "grade", DifferentiationGrade.UNKNOWN),
+        inpc=_value(winners, "inpc", InpcClass.UNKNOWN),
+        mycn=_value(winners, "mycn", MycnStatus.UNKNOWN),
+        chr11q_aberration=_value(winners, "11q", Presence.UNKNOWN),
+        chr1p_aberration=_value(winners, "1p", Presence.UNKNOWN),
+        other_scas=tuple(f.value for f in _winner_values(winners, "other-sca:")),
+        ploidy=_ploidy(winners),
+        ms_symptoms=_value(winners, "symptoms", Presence.UNKNOWN),
+        resection=_value(winners, "resection", ResectionExtent.UNKNOWN),
+    )
     try:
         case = Case(
-            patient=patient_id or "unknown-patient",
             birth_date=birth,
             diagnosis_date=diagnosis,
             age_days=age_interval[0] if age_interval else None,
             age_days_max=age_interval[1] if age_interval else None,
-            primaries=_primaries(winners, condition, multifocal, notes),
-            multifocal=multifocal,
-            lymph_nodes=tuple(f.value for f in _winner_values(winners, "node:")),
-            metastases=tuple(MetastasisFinding(MetastaticSite(f.key.split(":", 1)[1]), f.value.presence,
-                                               f.value.equivocal, f.source)
-                             for f in _winner_values(winners, "site:")),
-            metastatic_survey=_value(winners, "work-up", Presence.UNKNOWN),
-            bone_marrow=_marrow(winners),
-            functional_imaging=_imaging(winners),
-            primary_mibg_avid=_value(winners, "mibg-avidity", Presence.UNKNOWN),
-            effusions=tuple(f.value for f in _winner_values(winners, "effusion:")),
-            histology=histology,
-            grade=_value(winners, "grade", DifferentiationGrade.UNKNOWN),
-            inpc=_value(winners, "inpc", InpcClass.UNKNOWN),
-            mycn=_value(winners, "mycn", MycnStatus.UNKNOWN),
-            chr11q_aberration=_value(winners, "11q", Presence.UNKNOWN),
-            chr1p_aberration=_value(winners, "1p", Presence.UNKNOWN),
-            other_scas=tuple(f.value for f in _winner_values(winners, "other-sca:")),
-            ploidy=_ploidy(winners),
-            ms_symptoms=_value(winners, "symptoms", Presence.UNKNOWN),
-            resection=_value(winners, "resection", ResectionExtent.UNKNOWN),
             evidence=_evidence(winners, {FactKey.AGE: age_sources}),
+            **facts,
         )
-    except ValueError as error:  # e.g. a diagnosis date before the birth date
+    except ValueError as error:  # e.g. a diagnosis date before the birth date: only the dates are dropped
         notes.append(f"dates cannot be used: {error}")
-        case = Case(patient=patient_id or "unknown-patient", evidence=_evidence(winners, {}))
+        case = Case(evidence=_evidence(winners, {}), **facts)
     if reader.recorded_only and case.mycn is MycnStatus.UNKNOWN:
         notes.append("MYCN copy numbers are recorded but the laboratory's MYCN call is missing")
     report = MappingReport(

@@ -111,6 +111,15 @@ def _equivocal(resource: Resource) -> bool:
     return any_coding_in(vs.EQUIVOCAL_CODINGS, resource.get("interpretation") or [])
 
 
+def _presence_or_equivocal(resource: Resource, equivocal: bool) -> Presence:
+    """The reported value, kept with the equivocal flag: the rules decide what an equivocal focus means
+    (metastatic_spread: unknown unless absent; an equivocal scan negative in bone and marrow points
+    elsewhere). An equivocal focus needs no value."""
+    if equivocal:
+        return presence_value(resource) or Presence.UNKNOWN
+    return _presence(resource)
+
+
 Reader = Callable[[Resource], list[tuple[str, FactKey, Any]]]
 
 
@@ -194,7 +203,7 @@ def _site(resource: Resource) -> list[tuple[str, FactKey, Any]]:
     if site is None:
         raise UnreadableValueError("metastatic site not recognised")
     equivocal = _equivocal(resource)
-    presence = Presence.UNKNOWN if equivocal else _presence(resource)
+    presence = _presence_or_equivocal(resource, equivocal)
     return [(f"site:{site.value}", FactKey.METASTASES, SiteStatus(presence, equivocal))]
 
 
@@ -217,7 +226,7 @@ def _marrow_percent(resource: Resource) -> list[tuple[str, FactKey, Any]]:
 def _imaging(resource: Resource) -> list[tuple[str, FactKey, Any]]:
     modality, target = lookup(vs.FUNCTIONAL_IMAGING_BY_CODING, resource.get("code"))
     equivocal = _equivocal(resource)
-    presence = Presence.UNKNOWN if equivocal else _presence(resource)
+    presence = _presence_or_equivocal(resource, equivocal)
     suffix = "bone" if target is ImagingTarget.BONE else "bone-marrow"
     return [(f"imaging:{modality.value}:{suffix}", FactKey.FUNCTIONAL_IMAGING, SiteStatus(presence, equivocal))]
 

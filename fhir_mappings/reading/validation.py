@@ -15,6 +15,10 @@ from pydantic import ValidationError
 from fhir_mappings.reading.resources import Resource, reference_of
 
 READ_TYPES = ("Patient", "Condition", "Observation", "ServiceRequest", "Procedure")
+# fhir.resources checks structure and datatypes but not required code bindings. Observation.status
+# decides whether a finding is used, so a status outside ObservationStatus (R4) is invalid here.
+OBSERVATION_STATUSES = frozenset({"registered", "preliminary", "final", "amended", "corrected", "cancelled",
+                                  "entered-in-error", "unknown"})
 
 
 @dataclass(frozen=True)
@@ -51,4 +55,7 @@ def validate(resource: Resource) -> InvalidResource | None:
         return InvalidResource(reference_of(resource), _first_error(error))
     except (ValueError, TypeError, RecursionError) as error:
         return InvalidResource(reference_of(resource), f"{type(error).__name__}")
+    if resource_type == "Observation" and resource.get("status") not in OBSERVATION_STATUSES:
+        return InvalidResource(reference_of(resource),
+                               f"status: {resource.get('status')!r} is not an Observation status (required binding)")
     return None

@@ -44,7 +44,8 @@ def _concept(*codes: Code, text: str | None = None) -> dict[str, Any]:
 def _note(trace: Trace, ruleset: str, reading: CaseReading) -> list[dict[str, str]]:
     parts = [f"{trace.rule} ({trace.citation}); rule set {ruleset}."]
     if trace.missing:
-        parts.append("Cannot be assigned yet; needs: " + "; ".join(f"{m.fact.value} ({m.why})" for m in trace.missing))
+        needs = "; ".join(f"{m.fact.value} ({m.why})" for m in trace.missing)
+        parts.append(f"Cannot be assigned yet; needs: {needs}.")
     if trace.warnings:
         parts.append("Warnings: " + " ".join(w.message for w in trace.warnings))
     others = [ref for ref in reading.case.sources_of(*trace.decided_by) if not ref.startswith("Observation/")]
