@@ -25,8 +25,9 @@ system-packages:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+# The embedded defaults: development profile (no client JWT), SQLite store nbcds.sqlite3.
 run: $(STAMP)
-	$(VENV)/bin/nbcds serve --host 127.0.0.1 --port 8080
+	NBCDS_PROFILE=$${NBCDS_PROFILE:-development} $(VENV)/bin/nbcds serve --host 127.0.0.1 --port 8080
 
 test: $(STAMP) $(NPM_STAMP) system-packages
 	$(VENV)/bin/ruff check .

@@ -79,6 +79,14 @@ DESCRIBERS = {
 }
 
 
-def describe_facts(case: Case) -> list[tuple[FactKey, str, str]]:
-    """(fact, label, value) for every fact the rules read, in reading order."""
-    return [(fact, label, describe(case)) for fact, (label, describe) in DESCRIBERS.items()]
+# Rows that summarise several recorded facts cite the sources of all of them.
+ROW_FACTS: dict[FactKey, tuple[FactKey, ...]] = {
+    FactKey.METASTASES: (FactKey.METASTASES, FactKey.METASTATIC_SURVEY, FactKey.LYMPH_NODES, FactKey.EFFUSIONS),
+    FactKey.PRIMARY_TUMOUR: (FactKey.PRIMARY_TUMOUR, FactKey.EXTENSION, FactKey.MULTIFOCALITY),
+    FactKey.PLOIDY: (FactKey.PLOIDY,),
+}
+
+
+def describe_facts(case: Case) -> list[tuple[tuple[FactKey, ...], str, str]]:
+    """(facts whose sources back the row, label, value) for every fact the rules read, in reading order."""
+    return [(ROW_FACTS.get(fact, (fact,)), label, describe(case)) for fact, (label, describe) in DESCRIBERS.items()]

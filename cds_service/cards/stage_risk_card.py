@@ -85,8 +85,8 @@ def stage_risk_detail(result: Classification, case: Case, primary_schema: str, n
     for title, trace in schema_blocks:
         lines += ["", *_trace_block(title, trace, case)]
     lines += ["", "| Input | Value | Source |", "|---|---|---|"]
-    for fact, label, value in describe_facts(case):
-        lines.append(f"| {md(label)} | {md(value)} | {_sources(case, (fact,))} |")
+    for facts, label, value in describe_facts(case):
+        lines.append(f"| {md(label)} | {md(value)} | {_sources(case, facts)} |")
     warnings = result.all_warnings
     if warnings:
         lines += ["", "**Warnings**", *[f"- {md(w.message)}" for w in warnings]]
