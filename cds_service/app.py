@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, g, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from cds_service.blueprints.discovery import discovery
 from cds_service.blueprints.feedback import feedback
 from cds_service.blueprints.health import health
+from cds_service.blueprints.openapi import openapi
 from cds_service.blueprints.services import services
+from cds_service.metrics import Metrics
 from cds_service.operation_outcome import CdsHttpError, error_response
 from cds_service.registry import ServiceRegistry
 from cds_service.request_log import LOGGER_NAME, configure_logging, init_request_log, note
@@ -24,6 +30,40 @@ _HTTP_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-f
                      413: "too-costly", 415: "not-supported", 503: "transient"}
 
 
+_REPEATED_SLASHES = re.compile(r"/{2,}")
+
+
+class _CanonicalPath:
+    """Route ``/cds-services/`` and ``/cds-services//{id}`` as ``/cds-services`` and ``/cds-services/{id}``.
+
+    The sandbox builds service URLs as ``discoveryUrl + "/" + id``, so a discovery URL typed with a trailing
+    slash gives both forms (cds-hooks-notes §2.1). Werkzeug would answer 404 and 308; a redirect fails the
+    browser's CORS preflight. The JWT ``aud`` check normalises the same way.
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if "//" in path or (len(path) > 1 and path.endswith("/")):
+            environ["PATH_INFO"] = _REPEATED_SLASHES.sub("/", path).rstrip("/") or "/"
+        return self.wsgi_app(environ, start_response)
+
+
+def _init_request_metrics(app: Flask, metrics: Metrics) -> None:
+    """Request latency per route, service and status (routes only: unknown paths would explode the labels)."""
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        started = getattr(g, "request_started", None)
+        if started is not None and request.url_rule is not None:
+            service = getattr(g, "log_service", None) or ""
+            metrics.request_seconds.labels(request.url_rule.rule, service, str(response.status_code)).observe(
+                time.perf_counter() - started)
+        return response
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CdsHttpError)
     def _cds_error(error: CdsHttpError) -> Response:
@@ -33,7 +73,11 @@ def _register_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
         diagnostics = {413: "the request body is too large"}.get(status, error.name)
-        return error_response(status, _HTTP_ISSUE_CODES.get(status, "exception"), diagnostics)
+        response = error_response(status, _HTTP_ISSUE_CODES.get(status, "exception"), diagnostics)
+        allow = dict(error.get_headers()).get("Allow")
+        if allow:  # a 405 must say which methods the resource has (RFC 9110 §15.5.6)
+            response.headers["Allow"] = allow
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
@@ -51,11 +95,12 @@ def create_app(settings: Settings | None = None, registry: ServiceRegistry | Non
         from cds_service.neuroblastoma_services import REGISTRY
 
         registry = REGISTRY
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # no /static route: the package files are not for clients
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    init_runtime(app, build_runtime(settings, registry))
+    service_runtime = build_runtime(settings, registry)
+    init_runtime(app, service_runtime)
     CORS(
         app,
         origins=settings.cors_allowed_origins,
@@ -66,7 +111,9 @@ def create_app(settings: Settings | None = None, registry: ServiceRegistry | Non
         max_age=600,
     )
     init_request_log(app)
+    _init_request_metrics(app, service_runtime.metrics)
     _register_error_handlers(app)
-    for blueprint in (discovery, services, feedback, health):
+    for blueprint in (discovery, services, feedback, health, openapi):
         app.register_blueprint(blueprint)
+    app.wsgi_app = _CanonicalPath(app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -37,6 +37,9 @@ def serve(settings: Settings) -> None:
     """Run the service under gunicorn; settings come from NBCDS_* variables, as in every worker."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="nbcds-metrics-")
+    # Import now (after the variable is set, so values are multiprocess), never first inside the SIGCHLD
+    # handler: two workers exiting together re-entered a half-done import and crashed the master on SIGTERM.
+    import prometheus_client.multiprocess  # noqa: F401
     _Gunicorn({
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,

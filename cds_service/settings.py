@@ -68,7 +68,11 @@ class Settings(BaseSettings):
 
     @property
     def jwt_required(self) -> bool:
-        """Authentication is on by default; only the development profile may turn it off."""
+        """Authentication is on by default; only the development profile may turn it off.
+
+        Trusting the sandbox issuer means verifying its tokens, so it turns authentication on in
+        development unless ``require_jwt`` says otherwise (else the setting would silently do nothing).
+        """
         if self.require_jwt is None:
-            return self.profile == "production"
+            return self.profile == "production" or self.trust_sandbox_issuer
         return self.require_jwt
