@@ -20,5 +20,7 @@ def data_notes(reading: CaseReading) -> tuple[str, ...]:
     if report.recorded_only:
         notes.append("Recorded but not used to decide (the laboratory's call is used instead): "
                      + ", ".join(report.recorded_only) + ".")
+    if report.other_patients:
+        notes.append(f"{len(report.other_patients)} resource(s) about another patient were ignored.")
     notes += list(report.notes)
     return tuple(notes)

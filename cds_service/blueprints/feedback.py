@@ -17,10 +17,10 @@ feedback = Blueprint("feedback", __name__)
 @feedback.post("/cds-services/<service_id>/feedback")
 def receive_feedback(service_id: str) -> Response:
     service_runtime = runtime()
+    authenticate_client(service_runtime.settings, service_runtime.verifier)  # before saying which ids exist
     if service_runtime.registry.get(service_id) is None:
         raise CdsHttpError(404, "not-found", f"no CDS service with id {service_id!r}")
     note(service=service_id)
-    authenticate_client(service_runtime.settings, service_runtime.verifier)
     batch = parse_feedback(read_json_body())
     try:
         saved = service_runtime.store.save_feedback(service_id, batch.entries) if batch.entries else []

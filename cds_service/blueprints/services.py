@@ -108,9 +108,9 @@ def call_service(service_id: str) -> Response:
     started = time.perf_counter()
     received_at = datetime.now(UTC)
     service_runtime = runtime()
+    authenticate_client(service_runtime.settings, service_runtime.verifier)  # before saying which ids exist
     declaration = _declaration(service_runtime, service_id)
     note(service=service_id)
-    authenticate_client(service_runtime.settings, service_runtime.verifier)
     call_request = parse_hook_request(read_json_body(), declaration.accepted_hooks)
     note(hook_instance=call_request.hook_instance)
     data, failure = _resolve(service_runtime, declaration, call_request)

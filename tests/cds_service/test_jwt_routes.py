@@ -192,3 +192,17 @@ def test_all_failure_reasons_look_the_same_to_the_client(service: Service) -> No
     bodies = {json.dumps(send(client, "discovery", make(client, ROUTES["discovery"])).json, sort_keys=True)
               for make in REJECTED.values()}
     assert len(bodies) == 1
+
+
+def test_an_unknown_service_id_is_not_revealed_before_authentication() -> None:
+    """Without a valid JWT, probing ids gives 401 for known and unknown ids alike (not 404)."""
+    from cds_service.app import create_app
+    from cds_service.settings import Settings
+
+    app = create_app(Settings(profile="production", database_url="sqlite://", trusted_issuers="[]"))
+    client = app.test_client()
+    for path in ("/cds-services/no-such-service", "/cds-services/neuroblastoma-staging",
+                 "/cds-services/no-such-service/feedback"):
+        response = client.post(path, json={})
+        assert response.status_code == 401, path
+        assert response.json["resourceType"] == "OperationOutcome"
