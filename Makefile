@@ -39,5 +39,9 @@ lint: $(STAMP)
 bench: $(STAMP) $(NPM_STAMP)
 	$(PY) -m benchmarks
 
+# Bounded soak (default 60 s) against `nbcds serve --workers 2`; not part of `make test` (docs/reliability.md).
+soak: $(STAMP) $(NPM_STAMP)
+	$(PY) -m soak
+
 clean:
 	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis

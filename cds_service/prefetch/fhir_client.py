@@ -17,9 +17,11 @@ attempted, and a read timeout is final (the deadline is spent).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -32,6 +34,8 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     DecodeError,
     InvalidHeader,
@@ -314,6 +318,69 @@ def _within_deadline(seconds: float) -> float:
     return max(0.0, min(seconds, remaining - _MIN_RETRY_BUDGET_SECONDS))
 
 
+@contextlib.contextmanager
+def _socket_deadline(connection: HTTPConnection) -> Iterator[None]:
+    """Shut the connection's socket down if the request's deadline passes while inside the block.
+
+    Socket timeouts bound each read, not a whole phase: a server dripping its status line and
+    headers a byte at a time (or its TLS handshake) would hold the fetch thread for ever.
+    """
+    deadline = _REQUEST_DEADLINE.get()
+    if deadline is None:
+        yield
+        return
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), _shut_down, (connection,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _shut_down(connection: HTTPConnection) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _DeadlineHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        with _socket_deadline(self):
+            super().connect()
+
+    def getresponse(self) -> Any:
+        with _socket_deadline(self):
+            return super().getresponse()
+
+
+class _DeadlineHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        with _socket_deadline(self):
+            super().connect()
+
+    def getresponse(self) -> Any:
+        with _socket_deadline(self):
+            return super().getresponse()
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """Connections whose connect and response-header phases end at the request's deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+
+
 def _build_session(settings: FhirClientSettings) -> requests.Session:
     retry = _DeadlineRetry(
         total=settings.retries,
@@ -331,7 +398,7 @@ def _build_session(settings: FhirClientSettings) -> requests.Session:
         raise_on_redirect=False,
         max_retry_after=settings.max_retry_after_seconds,
     )
-    adapter = HTTPAdapter(
+    adapter = _DeadlineAdapter(
         pool_connections=settings.pool_connections, pool_maxsize=settings.pool_maxsize, max_retries=retry
     )
     session = requests.Session()

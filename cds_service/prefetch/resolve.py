@@ -107,20 +107,23 @@ class FetchPolicy:
 
 
 class PrefetchResolver:
-    """Resolves prefetch with one client and one thread pool for the life of the application."""
+    """Resolves prefetch with one client (one connection pool) for the life of the application.
+
+    Each call gets its own fetch threads (at most `policy.max_workers`) unless an `executor` is given:
+    with one pool shared by all calls, concurrent calls to a slow FHIR server queued every other
+    call's fetches behind theirs, and a healthy key came back `failed: timeout` (tests/robustness).
+    """
 
     def __init__(self, client: FhirClient, policy: FetchPolicy, executor: Executor | None = None) -> None:
         self.client = client
         self.policy = policy
-        self._owns_executor = executor is None
-        self._executor = executor or ThreadPoolExecutor(max_workers=policy.max_workers, thread_name_prefix="prefetch")
+        self._executor = executor
 
     def resolve(self, templates: Mapping[str, str], request: PrefetchRequest) -> PrefetchResult:
         return resolve_prefetch(templates, request, self.client, self.policy, executor=self._executor)
 
     def close(self) -> None:
-        if self._owns_executor:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        """Nothing to release: a call's own fetch threads end with it (by its deadline)."""
 
 
 def resolve_prefetch(

@@ -199,6 +199,9 @@ class _EntryParser:
         if len(value) > max_length:
             self.error(path, f"is longer than {max_length} characters")
             return None
+        if "\x00" in value:  # not a FHIR string character, and PostgreSQL text cannot hold it
+            self.error(path, "must not contain a NUL character")
+            return None
         return value
 
     def uuid(self, obj: Mapping[str, object], key: str, path: str) -> str | None:

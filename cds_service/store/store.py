@@ -371,7 +371,10 @@ def _create_engine(url: sa.URL, *, sqlite_busy_timeout_ms: int, echo: bool) -> E
         return sa.create_engine(
             url,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S, "application_name": "nbcds"},
+            # synchronous_commit=on for our sessions whatever the server's default: a commit is only
+            # acknowledged once its WAL is written, so acknowledged feedback survives a server crash.
+            connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S, "application_name": "nbcds",
+                          "options": "-c synchronous_commit=on"},
             echo=echo,
         )
     memory = _sqlite_is_memory(url)
