@@ -82,7 +82,4 @@ def _record(
         card_uuids=tuple(card.uuid for card in answer.issued),
         prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in declaration.prefetch},
     )
-    store = service_runtime.store
-    if answer.issued:
-        store.record_cards(call_request.hook_instance, declaration.id, answer.issued, created_at=received_at)
-    store.record_audit(record)
+    service_runtime.store.record_call(record, answer.issued)

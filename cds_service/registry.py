@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cds_service.prefetch.templates import validate_template
+
 if TYPE_CHECKING:
     from cds_service.service_call import ServiceAnswer, ServiceCall
 
@@ -54,6 +56,8 @@ class ServiceRegistry:
                 also_accepts: tuple[str, ...] = (), essential_prefetch: tuple[str, ...] | None = None,
                 ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
+            for template in prefetch.values():
+                validate_template(template)  # a bad template is our bug: fail at declaration, not per call
             if id in self._services:
                 raise ValueError(f"CDS service {id!r} declared twice")
             essential = frozenset(prefetch if essential_prefetch is None else essential_prefetch)

@@ -19,6 +19,7 @@ percent-encoded, so a rendered template never leaves the FHIR base (no `..`, no 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -105,6 +106,14 @@ class UserTokens:
 def validate_template(template: str) -> None:
     """Raise `InvalidTemplateError` unless the template is a relative FHIR query using known tokens."""
     if not isinstance(template, str) or not template:
+        raise InvalidTemplateError("a prefetch template must be a non-empty string")
+    _validate_once(template)
+
+
+@functools.lru_cache(maxsize=256)
+def _validate_once(template: str) -> None:
+    """Services declare a handful of constant templates: check each once, not on every call."""
+    if not template:
         raise InvalidTemplateError("a prefetch template must be a non-empty string")
     outside_tokens = _TOKEN.sub("", template)
     if "#" in outside_tokens or any(ch.isspace() for ch in outside_tokens):

@@ -577,10 +577,38 @@ class Store:
         created_at: datetime | None = None,
     ) -> int:
         """Remember the cards a hook instance returned; returns how many rows were new."""
+        rows = self._card_rows(hook_instance, service_id, issued, created_at)
+        if not rows:
+            return 0
+        self.initialize()
+        with self._transaction(write=True) as conn:
+            return self._insert_cards(conn, rows)
+
+    def record_audit(self, record: AuditRecord) -> int:
+        """Append one audit record; returns its id."""
+        values = self._audit_values(record)
+        self.initialize()
+        with self._transaction(write=True) as conn:
+            return self._insert_audit(conn, values)
+
+    def record_call(self, record: AuditRecord, issued: Iterable[IssuedCard] = ()) -> int:
+        """A service call's audit record and its cards in one transaction (one commit per call)."""
+        values = self._audit_values(record)
+        rows = self._card_rows(record.hook_instance or "", record.service_id, issued, record.received_at) \
+            if record.hook_instance else []
+        self.initialize()
+        with self._transaction(write=True) as conn:
+            if rows:
+                self._insert_cards(conn, rows)
+            return self._insert_audit(conn, values)
+
+    @staticmethod
+    def _card_rows(hook_instance: str, service_id: str, issued: Iterable[IssuedCard],
+                   created_at: datetime | None) -> list[dict[str, Any]]:
         hook_instance = str(_check_hook_instance(hook_instance))
         service_id = str(_check_identifier("service_id", service_id, 128))
         created = _check_aware("created_at", created_at) if created_at is not None else _now()
-        rows = [
+        return [
             {
                 "card_uuid": card.uuid,
                 "hook_instance": hook_instance,
@@ -591,22 +619,16 @@ class Store:
             }
             for card in issued
         ]
-        if not rows:
-            return 0
-        self.initialize()
-        statement = self._insert_ignore(cards, "card_uuid", "hook_instance")
-        inserted = 0
-        with self._transaction(write=True) as conn:
-            for row in rows:
-                inserted += conn.execute(statement, row).first() is not None
-        return inserted
 
-    def record_audit(self, record: AuditRecord) -> int:
-        """Append one audit record; returns its id."""
+    def _insert_cards(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
+        statement = self._insert_ignore(cards, "card_uuid", "hook_instance")
+        return sum(conn.execute(statement, row).first() is not None for row in rows)
+
+    @staticmethod
+    def _audit_values(record: AuditRecord) -> dict[str, Any]:
         if not isinstance(record, AuditRecord):
             raise TypeError("record_audit takes an AuditRecord")
-        self.initialize()
-        values = {
+        return {
             "hook_instance": record.hook_instance,
             "service_id": record.service_id,
             "hook": record.hook,
@@ -624,9 +646,11 @@ class Store:
             "http_status": record.http_status,
             "prefetch": dict(record.prefetch),
         }
-        with self._transaction(write=True) as conn:
-            result = conn.execute(sa.insert(audit_log).values(**values))
-            return int(result.inserted_primary_key[0])
+
+    @staticmethod
+    def _insert_audit(conn: Connection, values: dict[str, Any]) -> int:
+        result = conn.execute(sa.insert(audit_log).values(**values))
+        return int(result.inserted_primary_key[0])
 
     def save_feedback(
         self,
