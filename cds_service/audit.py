@@ -43,43 +43,30 @@ def audit_service_call(
     http_status: int = 200,
 ) -> None:
     """Record the call and its cards. The store being down must not stop clinical answers: log and go on."""
-    try:
-        _record(service_runtime, declaration, call_request, data, answer, received_at, latency_ms, http_status)
-    except (StoreError, ValueError) as error:
-        logger.warning("audit record not stored; the call was answered",
-                       extra={"fields": {"hook_instance": call_request.hook_instance, "error": type(error).__name__}})
-
-
-def _record(
-    service_runtime: ServiceRuntime,
-    declaration: CdsServiceDeclaration,
-    call_request: HookRequest,
-    data: PrefetchResult,
-    answer: ServiceAnswer,
-    received_at: datetime,
-    latency_ms: float,
-    http_status: int,
-) -> None:
     classification = answer.classification
     stage = classification.stage if classification else None
     inrg = classification.inrg2009 if classification else None
     cog = classification.cog2021 if classification else None
-    record = AuditRecord(
-        service_id=declaration.id,
-        received_at=received_at,
-        ruleset_version=RULESET_VERSION,
-        http_status=http_status,
-        latency_ms=latency_ms,
-        hook_instance=call_request.hook_instance,
-        hook=call_request.hook,
-        inputs_digest=answer.inputs_digest,
-        patient_ref=audit_patient_ref(service_runtime.settings, call_request.patient_id),
-        stage=stage.stage.value if stage and stage.stage else None,
-        stage_candidates=tuple(s.value for s in stage.candidates) if stage else (),
-        inrg2009_group=inrg.group if inrg else None,
-        inrg2009_risk=inrg.risk.value if inrg and inrg.risk else None,
-        cog2021_risk=cog.risk.value if cog and cog.risk else None,
-        card_uuids=tuple(card.uuid for card in answer.issued),
-        prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in declaration.prefetch},
-    )
-    service_runtime.store.record_call(record, answer.issued)
+    try:
+        record = AuditRecord(
+            service_id=declaration.id,
+            received_at=received_at,
+            ruleset_version=RULESET_VERSION,
+            http_status=http_status,
+            latency_ms=latency_ms,
+            hook_instance=call_request.hook_instance,
+            hook=call_request.hook,
+            inputs_digest=answer.inputs_digest,
+            patient_ref=audit_patient_ref(service_runtime.settings, call_request.patient_id),
+            stage=stage.stage.value if stage and stage.stage else None,
+            stage_candidates=tuple(s.value for s in stage.candidates) if stage else (),
+            inrg2009_group=inrg.group if inrg else None,
+            inrg2009_risk=inrg.risk.value if inrg and inrg.risk else None,
+            cog2021_risk=cog.risk.value if cog and cog.risk else None,
+            card_uuids=tuple(card.uuid for card in answer.issued),
+            prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in declaration.prefetch},
+        )
+        service_runtime.store.record_call(record, answer.issued)
+    except (StoreError, ValueError) as error:
+        logger.warning("audit record not stored; the call was answered",
+                       extra={"fields": {"hook_instance": call_request.hook_instance, "error": type(error).__name__}})

@@ -18,7 +18,7 @@ from neuroblastoma.ages import AgeBand
 from neuroblastoma.biology import InpcClass, MycnStatus, PloidyCategory, ResectionExtent
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.facts import Presence, any_present
-from neuroblastoma.results import Cog2021Result, RiskLevel, RuleWarning, Stage, Trace
+from neuroblastoma.results import Cog2021Result, RiskLevel, RuleWarning, Stage
 from neuroblastoma.risk_factors import (
     AGE,
     MYCN,
@@ -27,6 +27,7 @@ from neuroblastoma.risk_factors import (
     StageInput,
     is_mature_ganglioneuroma,
     mycn_gain_warning,
+    out_of_scope_trace,
     possible_ages,
     possible_mycn,
     possible_stages,
@@ -145,13 +146,8 @@ def _warnings(case: Case) -> tuple[RuleWarning, ...]:
 def classify_cog2021(case: Case, stage: StageInput) -> Cog2021Result:
     """The COG 2021 risk group, or indeterminate with candidates and missing inputs."""
     if is_mature_ganglioneuroma(case):
-        trace = Trace(
-            "COG 2021 out-of-scope",
-            f"{IRWIN_2021.key}: ganglioneuroma, mature subtype, is benign and not risk-classified",
-            (FactKey.HISTOLOGY,),
-            steps=("ganglioneuroma, mature: benign, outside the COG schema",),
-        )
-        return Cog2021Result(None, (), trace, RULESET_VERSION, out_of_scope=True)
+        return Cog2021Result(None, (), out_of_scope_trace("COG 2021", IRWIN_2021.key), RULESET_VERSION,
+                             out_of_scope=True)
     stages = possible_stages(stage)
     possible = {
         STAGE: stages,

@@ -16,7 +16,7 @@ from neuroblastoma.ages import AgeBand
 from neuroblastoma.biology import DifferentiationGrade, HistologicCategory, MycnStatus, PloidyCategory
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.facts import Presence
-from neuroblastoma.results import Inrg2009Outcome, Inrg2009Result, RiskLevel, RuleWarning, Stage, Trace
+from neuroblastoma.results import Inrg2009Outcome, Inrg2009Result, RiskLevel, RuleWarning, Stage
 from neuroblastoma.risk_factors import (
     AGE,
     MYCN,
@@ -25,6 +25,7 @@ from neuroblastoma.risk_factors import (
     StageInput,
     is_mature_ganglioneuroma,
     mycn_gain_warning,
+    out_of_scope_trace,
     possible_ages,
     possible_mycn,
     possible_stages,
@@ -144,13 +145,8 @@ def _warnings(case: Case, group: str | None) -> tuple[RuleWarning, ...]:
 def classify_inrg2009(case: Case, stage: StageInput) -> Inrg2009Result:
     """The INRG 2009 pretreatment group and risk, or indeterminate with candidates and missing inputs."""
     if is_mature_ganglioneuroma(case):
-        trace = Trace(
-            "INRG out-of-scope",
-            f"{COHN_2009.key}: ganglioneuroma, mature subtype, is not classified",
-            (FactKey.HISTOLOGY,),
-            steps=("ganglioneuroma, mature: benign, outside the INRG schema",),
-        )
-        return Inrg2009Result(None, (), trace, RULESET_VERSION, out_of_scope=True)
+        return Inrg2009Result(None, (), out_of_scope_trace("INRG 2009", COHN_2009.key), RULESET_VERSION,
+                              out_of_scope=True)
     stages = possible_stages(stage)
     possible = {
         STAGE: stages,

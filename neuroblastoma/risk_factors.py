@@ -57,6 +57,16 @@ def is_mature_ganglioneuroma(case: Case) -> bool:
     return case.histology is HistologicCategory.GANGLIONEUROMA_MATURE
 
 
+def out_of_scope_trace(schema: str, source_key: str) -> Trace:
+    """The trace of a mature ganglioneuroma: benign, so the schema does not classify it (decision 3)."""
+    return Trace(
+        f"{schema} out-of-scope",
+        f"{source_key}: ganglioneuroma, mature subtype, is benign and not risk-classified",
+        (FactKey.HISTOLOGY,),
+        steps=(f"ganglioneuroma, mature: benign, outside the {schema} schema",),
+    )
+
+
 def describe(values: frozenset[Hashable]) -> str:
     names = sorted(getattr(v, "value", str(v)) for v in values)
     return names[0] if len(names) == 1 else "unknown (" + " or ".join(names) + ")"
