@@ -198,6 +198,9 @@ def relation_counts(structure: StructureKind, relation: StructureRelation) -> tu
         if s is StructureKind.RENAL_VESSEL:
             return Presence.PRESENT, "contact with the renal vessels counts as an IDRF (Brisse 2011)"
         return Presence.ABSENT, "contact (< 50 % of the circumference) is not an IDRF (Brisse 2011)"
+    flattened = r in (StructureRelation.FLATTENED_LUMEN_VISIBLE, StructureRelation.FLATTENED_NO_LUMEN)
+    if flattened and s is StructureKind.RENAL_VESSEL:
+        return Presence.PRESENT, "a flattened renal vein is in contact: renal contact counts (Brisse 2011)"
     if r is StructureRelation.FLATTENED_LUMEN_VISIBLE:
         if s is StructureKind.VEIN:
             return Presence.ABSENT, "a flattened vein with a visible lumen is not an IDRF (Brisse 2011)"
@@ -230,13 +233,24 @@ def spinal_canal_counts(finding: SpinalCanalFinding) -> tuple[Presence, str]:
     abnormal cord signal (Monclair 2009, Table 1). Intraspinal extension meeting none is not an IDRF."""
     over_third = finding.canal_over_one_third
     if finding.axial_canal_fraction is not None:
-        over_third = Presence.of(finding.axial_canal_fraction > 1 / 3)
+        # A measured fraction that contradicts the reported "> 1/3" call decides nothing.
+        over_third = Presence.UNKNOWN if canal_fraction_contradicts_call(finding) else \
+            Presence.of(finding.axial_canal_fraction > 1 / 3)
     criteria = (over_third, finding.leptomeningeal_spaces_obliterated, finding.cord_signal_abnormal)
     if Presence.PRESENT in criteria:
         return Presence.PRESENT, "intraspinal extension meets an IDRF-19 criterion (Monclair 2009)"
     if all(c is Presence.ABSENT for c in criteria):
         return Presence.ABSENT, "intraspinal extension meets no IDRF-19 criterion: not an IDRF"
+    if canal_fraction_contradicts_call(finding):
+        return Presence.UNKNOWN, "the measured canal fraction contradicts the reported '> 1/3' call"
     return Presence.UNKNOWN, "the IDRF-19 criteria (canal > 1/3, leptomeninges, cord signal) are incomplete"
+
+
+def canal_fraction_contradicts_call(finding: SpinalCanalFinding) -> bool:
+    """A measured canal fraction on the other side of 1/3 from the reported "> 1/3" call."""
+    if finding.axial_canal_fraction is None or not finding.canal_over_one_third.known:
+        return False
+    return Presence.of(finding.axial_canal_fraction > 1 / 3) is not finding.canal_over_one_third
 
 
 def assess_idrf(finding: IdrfFinding) -> IdrfAssessment:
@@ -256,6 +270,9 @@ def assess_idrf(finding: IdrfFinding) -> IdrfAssessment:
         reason = "reported by the radiologist" if finding.status.known else "not assessed"
         return IdrfAssessment(finding.code, finding.status, reason, source=finding.source)
     presence, reason = derived
+    spinal = finding.spinal_canal
+    if spinal is not None and presence is Presence.UNKNOWN and canal_fraction_contradicts_call(spinal):
+        return IdrfAssessment(finding.code, Presence.UNKNOWN, reason, conflict=True, source=finding.source)
     if finding.status.known and presence.known and finding.status is not presence:
         return IdrfAssessment(
             finding.code,
