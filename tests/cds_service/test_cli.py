@@ -56,3 +56,39 @@ def test_bad_file_gives_one_line_error_and_exit_2_and_others_still_run(tmp_path:
 def test_unreadable_file(tmp_path: Path) -> None:
     status, _, err = run(["classify", str(tmp_path / "missing.json")])
     assert status == 2 and "cannot read file" in err
+
+
+def test_fhir_bundle_gives_the_same_result_as_the_case_file() -> None:
+    status, out, _ = run(["classify", "--json", str(EXAMPLES / "fhir" / "nb-ms-infant.json"),
+                          str(EXAMPLES / "cases" / "nb-ms-infant.json")])
+    assert status == 0
+    from_fhir, from_case = (json.loads(line) for line in out.splitlines())
+    for key in ("patient", "stage", "inrg2009", "cog2021"):
+        assert from_fhir[key] == from_case[key], key
+    assert from_fhir["stage"] == "MS" and from_fhir["inrg2009"]["group"] == "C"
+
+
+def test_ndjson_with_two_patients_gives_one_line_each(tmp_path: Path) -> None:
+    lines = []
+    for name in ("nb-l1-low", "nb-m-older"):
+        bundle = json.loads((EXAMPLES / "fhir" / f"{name}.json").read_text())
+        lines += [json.dumps(entry["resource"]) for entry in bundle["entry"]]
+    ndjson = tmp_path / "export.ndjson"
+    ndjson.write_text("\n".join(lines) + "\n")
+    status, out, _ = run(["classify", "--json", str(ndjson)])
+    assert status == 0
+    results = {r["patient"]: r for r in map(json.loads, out.splitlines())}
+    assert results["nb-l1-low"]["stage"] == "L1" and results["nb-m-older"]["stage"] == "M"
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("bad.ndjson", '{"resourceType": "Patient", "id": "p"}\n{oops\n', "invalid JSON at line 2"),
+    ("plain.ndjson", '{"patient": "x"}\n', "every NDJSON line must be a FHIR resource"),
+    ("nopatient.json", '{"resourceType": "Observation", "status": "final", "code": {"text": "x"}}',
+     "without a Patient resource"),
+])
+def test_bad_fhir_input_gives_one_line_error(tmp_path: Path, name: str, content: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    status, _, err = run(["classify", str(path)])
+    assert status == 2 and message in err and err.count("\n") == 1
