@@ -219,9 +219,11 @@ def relation_counts(structure: StructureKind, relation: StructureRelation) -> tu
         return (Presence.UNKNOWN,
                 "compression applies to airways only; report contact, flattening or encasement")
     if r is StructureRelation.INFILTRATION:
-        if s in (StructureKind.ORGAN, StructureKind.RENAL_VESSEL):
-            return Presence.PRESENT, "infiltration of an adjacent organ or the renal pedicle is an IDRF"
-        return Presence.UNKNOWN, "vessel or nerve wall infiltration cannot be judged on imaging (Brisse 2011)"
+        # Brisse 2011: infiltration is the term for structures other than vessels (ill-defined or absent
+        # margins); the renal pedicle counts even on contact. Vessel-wall infiltration cannot be judged.
+        if s in (StructureKind.ORGAN, StructureKind.RENAL_VESSEL, StructureKind.NERVE, StructureKind.AIRWAY):
+            return Presence.PRESENT, "infiltration of a non-vascular vital structure (or the renal pedicle) is an IDRF"
+        return Presence.UNKNOWN, "vessel wall infiltration cannot be judged on imaging (Brisse 2011)"
     # EXTENSION: skull base, sciatic notch, another compartment — structures, not vessels.
     if s is StructureKind.ORGAN:
         return Presence.PRESENT, "extension into the structure named by this IDRF"

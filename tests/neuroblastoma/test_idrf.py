@@ -59,10 +59,9 @@ EXPECTED: dict[StructureRelation, tuple[Presence, ...]] = {
     R.ENCASEMENT: (P, P, P, A, U, P, P),
     # Compression applies to airways only.
     R.COMPRESSION: (U, U, U, A, P, U, U),
-    # Infiltration of organs (and the renal pedicle) counts; vessel-wall infiltration cannot be judged.
-    # Nerve and airway infiltration are left undecided by idrf.py (conservative; Brisse 2011 would count
-    # any non-vessel vital structure, see the staging report).
-    R.INFILTRATION: (U, U, P, A, U, U, P),
+    # Infiltration is the term for structures other than vessels (organs, airways, nerves) and counts;
+    # the renal pedicle counts; vessel-wall infiltration cannot be judged on imaging.
+    R.INFILTRATION: (U, U, P, A, P, P, P),
     # Extension into a structure (skull base, sciatic notch, another organ).
     R.EXTENSION: (U, U, U, A, U, U, P),
 }
