@@ -28,9 +28,7 @@ from neuroblastoma.risk_factors import (
     is_mature_ganglioneuroma,
     mycn_gain_warning,
     out_of_scope_trace,
-    possible_ages,
-    possible_mycn,
-    possible_stages,
+    shared_factors,
     table_trace,
 )
 from neuroblastoma.risk_table import Factor, Row, known, match_table
@@ -148,11 +146,8 @@ def classify_cog2021(case: Case, stage: StageInput) -> Cog2021Result:
     if is_mature_ganglioneuroma(case):
         return Cog2021Result(None, (), out_of_scope_trace("COG 2021", IRWIN_2021.key), RULESET_VERSION,
                              out_of_scope=True)
-    stages = possible_stages(stage)
     possible = {
-        STAGE: stages,
-        AGE: possible_ages(case, stages),
-        MYCN: possible_mycn(case),
+        **shared_factors(case, stage),
         INPC: known(INPC, None if case.inpc is InpcClass.UNKNOWN else case.inpc),
         SCA: _possible_sca(case),
         PLOIDY: _possible_ploidy(case),

@@ -26,9 +26,7 @@ from neuroblastoma.risk_factors import (
     is_mature_ganglioneuroma,
     mycn_gain_warning,
     out_of_scope_trace,
-    possible_ages,
-    possible_mycn,
-    possible_stages,
+    shared_factors,
     table_trace,
 )
 from neuroblastoma.risk_table import Factor, Row, known, match_table
@@ -147,13 +145,10 @@ def classify_inrg2009(case: Case, stage: StageInput) -> Inrg2009Result:
     if is_mature_ganglioneuroma(case):
         return Inrg2009Result(None, (), out_of_scope_trace("INRG 2009", COHN_2009.key), RULESET_VERSION,
                               out_of_scope=True)
-    stages = possible_stages(stage)
     possible = {
-        STAGE: stages,
-        AGE: possible_ages(case, stages),
+        **shared_factors(case, stage),
         HISTOLOGY: _possible_histology(case),
         GRADE: known(GRADE, None if case.grade is G.UNKNOWN else case.grade),
-        MYCN: possible_mycn(case),
         CHR_11Q: known(CHR_11Q, case.chr11q_aberration if case.chr11q_aberration.known else None),
         PLOIDY: _possible_ploidy(case),
     }

@@ -37,6 +37,12 @@ def possible_ages(case: Case, stages: frozenset[Stage]) -> frozenset[AgeBand]:
     return bands
 
 
+def shared_factors(case: Case, stage: StageInput) -> dict[Factor, frozenset[Hashable]]:
+    """The possible values of the factors both schemas read: stage, age band and MYCN."""
+    stages = possible_stages(stage)
+    return {STAGE: stages, AGE: possible_ages(case, stages), MYCN: possible_mycn(case)}
+
+
 def possible_mycn(case: Case) -> frozenset[Hashable]:
     """The lab's call; MYCN gain counts as not amplified (clinical-rules §3.2)."""
     if case.mycn is MycnStatus.UNKNOWN:
