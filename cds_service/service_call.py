@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +33,6 @@ class ServiceAnswer:
     classification: Classification | None = None
     outcome: str = "no-card"
     inputs_digest: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
         return {"cards": list(self.cards)}

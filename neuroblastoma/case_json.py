@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any, get_args, get_origin, get_type_hints
 
 from neuroblastoma.ages import PartialDate
-from neuroblastoma.case import Case, Evidence
+from neuroblastoma.case import Case
 
 
 class CaseFormatError(ValueError):
@@ -125,4 +125,4 @@ def case_to_json(case: Case) -> dict[str, Any]:
     return _encode(case)
 
 
-__all__ = ["CaseFormatError", "Evidence", "case_from_json", "case_to_json"]
+__all__ = ["CaseFormatError", "case_from_json", "case_to_json"]

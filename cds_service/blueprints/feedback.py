@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from cds_service.auth_guard import authenticate_client
-from cds_service.blueprints.services import read_json_body
+from cds_service.blueprints.services import declaration_or_404, read_json_body
 from cds_service.operation_outcome import CdsHttpError
 from cds_service.request_log import note
 from cds_service.runtime import runtime
@@ -18,8 +18,7 @@ feedback = Blueprint("feedback", __name__)
 def receive_feedback(service_id: str) -> Response:
     service_runtime = runtime()
     authenticate_client(service_runtime.settings, service_runtime.verifier)  # before saying which ids exist
-    if service_runtime.registry.get(service_id) is None:
-        raise CdsHttpError(404, "not-found", f"no CDS service with id {service_id!r}")
+    declaration_or_404(service_runtime, service_id)
     note(service=service_id)
     batch = parse_feedback(read_json_body())
     try:

@@ -63,7 +63,7 @@ def read_json_body() -> object:
     return value
 
 
-def _declaration(service_runtime: ServiceRuntime, service_id: str) -> CdsServiceDeclaration:
+def declaration_or_404(service_runtime: ServiceRuntime, service_id: str) -> CdsServiceDeclaration:
     declaration = service_runtime.registry.get(service_id)
     if declaration is None:
         raise CdsHttpError(404, "not-found", f"no CDS service with id {service_id!r}")
@@ -109,7 +109,7 @@ def call_service(service_id: str) -> Response:
     received_at = datetime.now(UTC)
     service_runtime = runtime()
     authenticate_client(service_runtime.settings, service_runtime.verifier)  # before saying which ids exist
-    declaration = _declaration(service_runtime, service_id)
+    declaration = declaration_or_404(service_runtime, service_id)
     note(service=service_id)
     call_request = parse_hook_request(read_json_body(), declaration.accepted_hooks)
     note(hook_instance=call_request.hook_instance)

@@ -20,8 +20,8 @@ KIND = "resection-check"
 
 
 def _idrfs_present(case: Case, result: Classification) -> list[str]:
-    present = [assess_idrf(f).code.value for p in case.primaries for f in p.idrfs
-               if assess_idrf(f).presence is Presence.PRESENT]
+    assessments = (assess_idrf(f) for p in case.primaries for f in p.idrfs)
+    present = [a.code.value for a in assessments if a.presence is Presence.PRESENT]
     if not present and result.stage.stage is Stage.L2:
         present = ["IDRF reported (stage L2)"]
     return present
