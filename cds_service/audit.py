@@ -19,6 +19,9 @@ from neuroblastoma.sources import RULESET_VERSION
 
 logger = logging.getLogger(LOGGER_NAME)
 
+# How long a call waits for its audit record's commit: SQLite's busy timeout (10 s) plus a margin.
+AUDIT_WRITE_TIMEOUT_SECONDS = 12.0
+
 # Prefetch statuses as the audit store records them.
 _AUDIT_OUTCOME = {"supplied": "supplied", "fetched": "fetched", "empty": "empty", "failed": "failed",
                   "unavailable": "unavailable", "partial": "partial", "skipped": "missing"}
@@ -66,7 +69,8 @@ def audit_service_call(
             card_uuids=tuple(card.uuid for card in answer.issued),
             prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in declaration.prefetch},
         )
-        service_runtime.store.record_call(record, answer.issued)
-    except (StoreError, ValueError) as error:
+        service_runtime.call_writer.write(service_runtime.store.prepare_call(record, answer.issued),
+                                          timeout=AUDIT_WRITE_TIMEOUT_SECONDS)
+    except (StoreError, ValueError, TimeoutError) as error:
         logger.warning("audit record not stored; the call was answered",
                        extra={"fields": {"hook_instance": call_request.hook_instance, "error": type(error).__name__}})

@@ -18,7 +18,7 @@ from cds_service.prefetch import FetchPolicy, FhirClient, PrefetchResolver
 from cds_service.registry import ServiceRegistry
 from cds_service.request_log import LOGGER_NAME
 from cds_service.settings import Settings
-from cds_service.store import Store, StoreUnavailable
+from cds_service.store import GroupCommit, PreparedCall, Store, StoreUnavailable
 
 logger = logging.getLogger(LOGGER_NAME)
 EXTENSION_KEY = "nbcds"
@@ -30,6 +30,7 @@ class ServiceRuntime:
     registry: ServiceRegistry
     verifier: ClientTokenVerifier | None
     store: Store
+    call_writer: GroupCommit[PreparedCall]  # audit records and issued cards, group-committed
     fhir_client: FhirClient
     fetch_policy: FetchPolicy
     resolver: PrefetchResolver
@@ -78,6 +79,7 @@ def build_runtime(settings: Settings, registry: ServiceRegistry) -> ServiceRunti
         registry=registry,
         verifier=verifier,
         store=store,
+        call_writer=GroupCommit(store.write_calls, name="nbcds-audit-writer"),
         fhir_client=client,
         fetch_policy=policy,
         resolver=PrefetchResolver(client, policy),

@@ -10,6 +10,7 @@ from .feedback_entries import (
     parse_feedback,
     parse_rfc3339,
 )
+from .group_commit import GroupCommit
 from .report import KindReport, ReasonCount, Report, override_report, render_report
 from .schema import SCHEMA_VERSION
 from .store import (
@@ -17,6 +18,7 @@ from .store import (
     PREFETCH_OUTCOMES,
     AuditRecord,
     IssuedCard,
+    PreparedCall,
     SavedFeedback,
     SchemaVersionError,
     Store,
@@ -34,9 +36,11 @@ __all__ = [
     "FeedbackBatch",
     "FeedbackEntry",
     "FeedbackEntryError",
+    "GroupCommit",
     "IssuedCard",
     "KindReport",
     "OverrideReason",
+    "PreparedCall",
     "ReasonCount",
     "Report",
     "SavedFeedback",

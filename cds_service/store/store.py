@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +59,7 @@ __all__ = [
     "PREFETCH_OUTCOMES",
     "AuditRecord",
     "IssuedCard",
+    "PreparedCall",
     "SavedFeedback",
     "SchemaVersionError",
     "Store",
@@ -281,6 +282,14 @@ class AuditRecord:
                 raise ValueError(f"prefetch[{key!r}] must be one of {', '.join(PREFETCH_OUTCOMES)}")
             prefetch[key] = str(outcome)
         set_(self, "prefetch", MappingProxyType(prefetch))
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A call's checked audit row and card rows (`Store.prepare_call`), for `Store.write_calls`."""
+
+    audit_values: Mapping[str, Any]
+    card_rows: tuple[Mapping[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -561,10 +570,11 @@ class Store:
 
         RETURNING (SQLite >= 3.35, PostgreSQL) rather than rowcount, which drivers may report as -1.
         """
+        return self._insert_ignore_statement(table, *columns).returning(table.c.id)
+
+    def _insert_ignore_statement(self, table: sa.Table, *columns: str) -> sa.Insert:
         dialect_insert = sqlite_dialect.insert if self._is_sqlite else pg_dialect.insert
-        return (
-            dialect_insert(table).on_conflict_do_nothing(index_elements=list(columns)).returning(table.c.id)
-        )
+        return dialect_insert(table).on_conflict_do_nothing(index_elements=list(columns))
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -593,14 +603,29 @@ class Store:
 
     def record_call(self, record: AuditRecord, issued: Iterable[IssuedCard] = ()) -> int:
         """A service call's audit record and its cards in one transaction (one commit per call)."""
-        values = self._audit_values(record)
-        rows = self._card_rows(record.hook_instance or "", record.service_id, issued, record.received_at) \
-            if record.hook_instance else []
+        call = self.prepare_call(record, issued)
         self.initialize()
         with self._transaction(write=True) as conn:
-            if rows:
-                self._insert_cards(conn, rows)
-            return self._insert_audit(conn, values)
+            if call.card_rows:
+                self._insert_cards(conn, list(call.card_rows))
+            return self._insert_audit(conn, dict(call.audit_values))
+
+    def prepare_call(self, record: AuditRecord, issued: Iterable[IssuedCard] = ()) -> PreparedCall:
+        """Check a call's audit record and cards and turn them into rows, ready for `write_calls`."""
+        rows = self._card_rows(record.hook_instance or "", record.service_id, issued, record.received_at) \
+            if record.hook_instance else []
+        return PreparedCall(self._audit_values(record), tuple(rows))
+
+    def write_calls(self, calls: Sequence[PreparedCall]) -> None:
+        """Several calls' audit records and cards in one transaction (see `group_commit`)."""
+        if not calls:
+            return
+        card_rows = [row for call in calls for row in call.card_rows]
+        self.initialize()
+        with self._transaction(write=True) as conn:
+            if card_rows:
+                conn.execute(self._insert_ignore_statement(cards, "card_uuid", "hook_instance"), card_rows)
+            conn.execute(sa.insert(audit_log), [call.audit_values for call in calls])
 
     @staticmethod
     def _card_rows(hook_instance: str, service_id: str, issued: Iterable[IssuedCard],

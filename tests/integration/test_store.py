@@ -9,7 +9,7 @@ import hashlib
 import multiprocessing
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,9 +22,12 @@ from cds_service.store import (
     SCHEMA_VERSION,
     AuditRecord,
     FeedbackEntry,
+    GroupCommit,
     IssuedCard,
+    PreparedCall,
     SchemaVersionError,
     Store,
+    StoreError,
     StoreUnavailable,
     override_report,
     parse_feedback,
@@ -579,3 +582,62 @@ def test_record_call_writes_audit_and_cards_in_one_transaction(store: Store) -> 
     saved = store.save_feedback(record.service_id, entries(accepted(card, suggestion)))
     assert saved[0].card_known and saved[0].hook_instance == record.hook_instance
 
+
+
+# --------------------------------------------------------------------------------------------
+# Group commit: the hook path's audit writes (cds_service.store.group_commit)
+
+
+def test_write_calls_stores_every_call_and_its_cards_in_one_transaction(store: Store) -> None:
+    calls = []
+    for _ in range(5):
+        card, suggestion = new_uuid(), new_uuid()
+        record = audit(card_uuids=(card,))
+        calls.append((record, card, suggestion))
+    store.write_calls([store.prepare_call(r, [IssuedCard(c, "stage-risk", (s,))]) for r, c, s in calls])
+    assert count(store, audit_log) == 5
+    assert count(store, cards) == 5
+    for record, card, suggestion in calls:
+        [stored] = store.audit_records(hook_instance=record.hook_instance)
+        assert stored == record
+        saved = store.save_feedback(SERVICE, entries(accepted(card, suggestion)))
+        assert saved[0].card_known and saved[0].hook_instance == record.hook_instance
+
+
+def test_write_calls_is_all_or_nothing(store: Store) -> None:
+    good = store.prepare_call(audit())
+    broken = PreparedCall({**good.audit_values, "hook_instance": new_uuid(), "service_id": None}, ())
+    with pytest.raises(StoreError):
+        store.write_calls([good, broken])
+    assert count(store, audit_log) == 0
+
+
+def test_group_commit_batches_concurrent_callers_and_each_sees_its_own_commit(store: Store) -> None:
+    batches: list[int] = []
+
+    def write_batch(calls: Sequence[PreparedCall]) -> None:
+        store.write_calls(calls)
+        batches.append(len(calls))
+
+    writer = GroupCommit(write_batch)
+    threads, per_thread = 8, 25
+    hook_instances: list[list[str]] = [[] for _ in range(threads)]
+    barrier = threading.Barrier(threads)
+
+    def caller(index: int) -> None:
+        barrier.wait()
+        for _ in range(per_thread):
+            record = audit()
+            writer.write(store.prepare_call(record, [IssuedCard(new_uuid(), "stage-risk")]), timeout=30)
+            # Committed before write() returned: another connection sees it at once.
+            assert len(store.audit_records(hook_instance=record.hook_instance)) == 1
+            hook_instances[index].append(str(record.hook_instance))
+
+    workers = [threading.Thread(target=caller, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert sum(len(h) for h in hook_instances) == threads * per_thread
+    assert count(store, audit_log) == threads * per_thread == sum(batches)
+    assert len(batches) < threads * per_thread  # several calls shared a transaction
