@@ -23,6 +23,7 @@ from cds_service.registry import ServiceRegistry
 from cds_service.request_log import LOGGER_NAME, configure_logging, init_request_log, note
 from cds_service.runtime import build_runtime, init_runtime
 from cds_service.settings import Settings
+from fhir_mappings.reading.validation import load_models
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -116,4 +117,5 @@ def create_app(settings: Settings | None = None, registry: ServiceRegistry | Non
     for blueprint in (discovery, services, feedback, health, openapi):
         app.register_blueprint(blueprint)
     app.wsgi_app = _CanonicalPath(app.wsgi_app)  # type: ignore[method-assign]
+    load_models()  # fhir.resources' models now, not in the first hook call
     return app
