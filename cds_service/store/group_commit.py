@@ -20,24 +20,26 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .store import StoreUnavailable
 
 T = TypeVar("T")
 
 _Pending = tuple[T, "Future[None]"]
+_STOP: Any = object()  # put on the queue by close(): write what came before it, then end the thread
 
 
 class GroupCommit(Generic[T]):
     """Feed ``write_batch`` from one background thread; ``write(item)`` waits for the item's commit."""
 
     def __init__(self, write_batch: Callable[[Sequence[T]], None], *, max_batch: int = 256,
-                 name: str = "nbcds-group-commit") -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+                 max_pending: int = 10_000, name: str = "nbcds-group-commit") -> None:
+        if max_batch < 1 or max_pending < 1:
+            raise ValueError("max_batch and max_pending must be at least 1")
         self._write_batch = write_batch
         self._max_batch = max_batch
+        self._max_pending = max_pending
         self._name = name
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Pending[T]] = queue.SimpleQueue()
@@ -52,9 +54,24 @@ class GroupCommit(Generic[T]):
         self.submit(item).result(timeout)
 
     def submit(self, item: T) -> Future[None]:
+        """Queue ``item``; StoreUnavailable at once if ``max_pending`` items already wait (a hung database)."""
+        pending = self._pending_queue()
+        if pending.qsize() >= self._max_pending:
+            raise StoreUnavailable(f"{self._max_pending} writes are already waiting for the database")
         future: Future[None] = Future()
-        self._pending_queue().put((item, future))
+        pending.put((item, future))
         return future
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop this process's writer thread (a later write starts a new one)."""
+        with self._lock:
+            thread, pending = self._thread, self._queue
+            if thread is None or self._pid != os.getpid() or not thread.is_alive():
+                return
+            self._thread = None
+            self._queue = queue.SimpleQueue()
+        pending.put(_STOP)
+        thread.join(timeout)
 
     def _pending_queue(self) -> queue.SimpleQueue[_Pending[T]]:
         """This process's queue, its writer thread started on first use (also after a fork)."""
@@ -74,14 +91,29 @@ class GroupCommit(Generic[T]):
             return self._queue
 
     def _run(self, pending: queue.SimpleQueue[_Pending[T]]) -> None:
-        while True:
-            batch = [pending.get()]
-            while len(batch) < self._max_batch:
+        stopping = False
+        while not stopping:
+            batch: list[_Pending[T]] = []
+            entry = pending.get()
+            while True:
+                if entry is _STOP:
+                    stopping = True
+                else:
+                    batch.append(entry)
+                if len(batch) >= self._max_batch:
+                    break
                 try:
-                    batch.append(pending.get_nowait())
+                    entry = pending.get_nowait()
                 except queue.Empty:
                     break
             self._commit([entry for entry in batch if entry[1].set_running_or_notify_cancel()])
+        while True:  # a write that raced close() onto this queue after the stop marker
+            try:
+                entry = pending.get_nowait()
+            except queue.Empty:
+                return
+            if entry is not _STOP and entry[1].set_running_or_notify_cancel():
+                self._commit([entry])
 
     def _commit(self, batch: list[_Pending[T]]) -> None:
         if not batch:

@@ -9,14 +9,18 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from cds_service import audit
 from cds_service.request_log import LOGGER_NAME, JsonLineFormatter
+from cds_service.store import GroupCommit, PreparedCall
 from tests.cds_service.cds_hooks_schema import assert_valid_cards_response
 from tests.cds_service.client_simulator import (
     EPIC,
@@ -105,6 +109,31 @@ def test_a_call_answered_412_is_audited_with_its_prefetch_outcomes(service: Serv
     assert record.http_status == 412
     assert dict(record.prefetch) == {"patient": "supplied", "conditions": "failed", "observations": "failed"}
     assert record.card_uuids == () and record.stage is None
+
+
+def test_a_database_slower_than_the_wait_does_not_hold_the_answer_and_the_record_comes_later(
+        service: Service, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    service_runtime = service.app.extensions["nbcds"]
+    database_slow = threading.Event()
+    database_slow.set()
+
+    def slow_write(calls: Sequence[PreparedCall]) -> None:
+        while database_slow.is_set():
+            time.sleep(0.01)
+        service_runtime.store.write_calls(calls)
+
+    monkeypatch.setattr(service_runtime, "call_writer", GroupCommit(slow_write))
+    monkeypatch.setattr(audit, "AUDIT_WRITE_TIMEOUT_SECONDS", 0.05)
+    data = example_patient("nb-l1-low")
+    body = hook_request(data.patient_id, prefetch=data.prefetch())
+    with caplog.at_level(logging.WARNING, logger=LOGGER_NAME):
+        assert service.client().call(STAGING, body).status == 200
+    assert "audit record not committed within the wait" in caplog.text
+    assert service.store.audit_records(hook_instance=body["hookInstance"]) == []
+    database_slow.clear()
+    service_runtime.call_writer.close()  # writes what is queued
+    [record] = service.store.audit_records(hook_instance=body["hookInstance"])
+    assert record.http_status == 200
 
 
 def test_the_audit_holds_no_names_tokens_or_comments(service: Service) -> None:

@@ -122,5 +122,35 @@ def test_the_writer_thread_is_started_again_in_a_forked_child() -> None:
 
 
 def test_max_batch_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="max_batch"):
+    with pytest.raises(ValueError, match="max_batch and max_pending"):
         GroupCommit(Recorder(), max_batch=0)
+
+
+def test_close_writes_what_is_queued_and_ends_the_thread_and_a_later_write_starts_another() -> None:
+    recorder = Recorder()
+    writer = GroupCommit(recorder, name="test-writer")
+    first = _hold_first_batch(writer, recorder)
+    queued = writer.submit("queued")
+    closing = threading.Thread(target=writer.close)
+    closing.start()
+    recorder.release.set()
+    first.join(10)
+    closing.join(10)
+    assert queued.result(0) is None
+    assert not any(t.name == "test-writer" for t in threading.enumerate())
+    writer.write("again", timeout=10)
+    assert recorder.batches[-1] == ["again"]
+    writer.close()
+
+
+def test_a_hung_database_cannot_queue_writes_without_bound() -> None:
+    recorder = Recorder()
+    writer = GroupCommit(recorder, max_pending=2)
+    first = _hold_first_batch(writer, recorder)
+    waiting = [writer.submit("a"), writer.submit("b")]
+    with pytest.raises(StoreUnavailable, match="already waiting"):
+        writer.submit("c")
+    recorder.release.set()
+    first.join(10)
+    for future in waiting:
+        future.result(10)
