@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from fhir_mappings.reading.conflicts import Discordance, resolve
 from fhir_mappings.reading.findings import (
+    READER_BY_CODING,
     Finding,
     MarrowReading,
     PrimarySite,
@@ -22,10 +24,15 @@ from fhir_mappings.reading.findings import (
 )
 from fhir_mappings.reading.resources import GatheredResources, Resource, gather, reference_of
 from fhir_mappings.reading.validation import InvalidResource, validate
-from fhir_mappings.reading.values import codings, lookup, parse_fhir_datetime, reference_target
+from fhir_mappings.reading.values import (
+    codings,
+    lookup,
+    observed_at_text,
+    parse_fhir_datetime,
+    reference_target,
+)
 from fhir_mappings.results_codes import RESULT_OBSERVATION_CODINGS
 from fhir_mappings.terminology import value_sets as vs
-from fhir_mappings.terminology.observation_kinds import OBSERVATION_KIND_BY_CODING
 from neuroblastoma.ages import PartialDate
 from neuroblastoma.anatomy import Laterality
 from neuroblastoma.biology import (
@@ -86,12 +93,13 @@ class _Subject:
         self.patient_id = patient_id
         self.aliases = {f"Patient/{patient_id}"} if patient_id else set()
         self.aliases |= {url for url, ref in gathered.full_urls.items() if ref == f"Patient/{patient_id}"}
+        self.url_suffix = f"/Patient/{patient_id}"
 
     def owns(self, resource: Resource) -> bool:
         target = reference_target(resource.get("subject")) or reference_target(resource.get("patient"))
         if target is None or self.patient_id is None:
             return target is None or self.patient_id is None
-        return target in self.aliases or target.endswith(f"/Patient/{self.patient_id}")
+        return target in self.aliases or target.endswith(self.url_suffix)
 
 
 def _choose_patient(gathered: GatheredResources, patient_id: str | None) -> Resource | None:
@@ -99,10 +107,13 @@ def _choose_patient(gathered: GatheredResources, patient_id: str | None) -> Reso
     return patients[0] if patients else None
 
 
+def _histology_concepts(extensions: list[Any]) -> list[Any]:
+    return [ext.get("valueCodeableConcept") for ext in extensions
+            if isinstance(ext, dict) and ext.get("url") == MCODE_HISTOLOGY_EXTENSION]
+
+
 def _is_neuroblastoma(condition: Resource) -> bool:
-    concepts = [condition.get("code")]
-    concepts += [ext.get("valueCodeableConcept") for ext in condition.get("extension") or []
-                 if isinstance(ext, dict) and ext.get("url") == MCODE_HISTOLOGY_EXTENSION]
+    concepts = [condition.get("code"), *_histology_concepts(condition.get("extension") or [])]
     return any(key in vs.NEUROBLASTOMA_CONDITION_CODINGS or key in vs.HISTOLOGY_CANDIDATES_BY_CODING
                for concept in concepts for key in codings(concept))
 
@@ -170,6 +181,7 @@ class _Reader:
         self.recorded_only: list[str] = []
         self.existing: list[Resource] = []
         self.notes: list[str] = []
+        self._moments: dict[str, datetime | None] = {}
 
     def valid(self, resource: Resource) -> bool:
         problem = validate(resource)
@@ -177,29 +189,59 @@ class _Reader:
             self.invalid.append(problem)
         return problem is None
 
+    def moment(self, text: Any) -> datetime | None:
+        """``parse_fhir_datetime``, once per text: a chart repeats a handful of dates over many resources."""
+        if not isinstance(text, str):
+            return None
+        if text not in self._moments:
+            self._moments[text] = parse_fhir_datetime(text)
+        return self._moments[text]
+
     def observation(self, resource: Resource) -> None:
+        """Validate and read one Observation of the patient's."""
         ref = reference_of(resource)
+        if not self.valid(resource):
+            return
         if resource.get("status") in IGNORED_STATUSES:
             self.ignored.append(ref)
             return
-        kind = lookup(OBSERVATION_KIND_BY_CODING, resource.get("code"))
+        keys = codings(resource.get("code"))
+        kind = next((key for key in keys if key in READER_BY_CODING), None)
         if kind is None:
-            if any(key in RESULT_OBSERVATION_CODINGS for key in codings(resource.get("code"))):
+            if any(key in RESULT_OBSERVATION_CODINGS for key in keys):
                 self.existing.append(resource)
             else:
                 self.unrecognised.append(ref)
             return
-        if not kind.decisive:
+        read = READER_BY_CODING[kind]
+        if read is None:
             self.recorded_only.append(ref)
             return
         try:
-            self.findings.extend(observation_findings(resource, kind, ref))
+            self.findings.extend(observation_findings(resource, read, ref, self.moment(observed_at_text(resource))))
         except UnreadableValueError:
             self.unrecognised.append(ref)
 
+    def condition(self, resource: Resource) -> Resource | None:
+        """Validate and read one Condition of the patient's; returns it when it is a neuroblastoma diagnosis."""
+        if not self.valid(resource):
+            return None
+        status = _verification(resource)
+        if _is_neuroblastoma(resource):
+            if status in ("entered-in-error", "refuted"):
+                self.ignored.append(reference_of(resource))
+                return None
+            return resource
+        if any(key in vs.SECONDARY_NEOPLASM_CODINGS for key in codings(resource.get("code"))):
+            if status != "entered-in-error":
+                self.metastasis_condition(resource)
+        else:
+            self.unrecognised.append(reference_of(resource))
+        return None
+
     def metastasis_condition(self, resource: Resource) -> None:
         ref = reference_of(resource)
-        at = parse_fhir_datetime(resource.get("recordedDate") or resource.get("onsetDateTime"))
+        at = self.moment(resource.get("recordedDate") or resource.get("onsetDateTime"))
         try:
             self.findings.extend(metastasis_condition_findings(resource, ref, at))
         except UnreadableValueError:
@@ -292,29 +334,27 @@ def read_case(items: Iterable[Any], patient_id: str | None = None) -> CaseReadin
         patient = None
     patient_id = patient_id or (patient.get("id") if patient else None)
     subject = _Subject(patient_id, gathered)
-    other_patients = tuple(reference_of(r) for t in ("Condition", "Observation") for r in gathered.of_type(t)
-                           if not subject.owns(r))
+    owned: dict[str, list[Resource]] = {"Condition": [], "Observation": []}
+    others: list[str] = []
+    for resource_type, mine in owned.items():
+        for resource in gathered.of_type(resource_type):
+            if subject.owns(resource):
+                mine.append(resource)
+            else:
+                others.append(reference_of(resource))
+    other_patients = tuple(others)
 
     condition: Resource | None = None
-    for resource in gathered.of_type("Condition"):
-        if not subject.owns(resource) or not reader.valid(resource):
+    for resource in owned["Condition"]:
+        diagnosis = reader.condition(resource)
+        if diagnosis is None:
             continue
-        status = _verification(resource)
-        if status in ("entered-in-error", "refuted") and _is_neuroblastoma(resource):
-            reader.ignored.append(reference_of(resource))
-        elif _is_neuroblastoma(resource):
-            if condition is None:
-                condition = resource
-            else:
-                reader.notes.append(f"several neuroblastoma Conditions: {reference_of(condition)} is used")
-        elif any(key in vs.SECONDARY_NEOPLASM_CODINGS for key in codings(resource.get("code"))):
-            if status != "entered-in-error":
-                reader.metastasis_condition(resource)
+        if condition is None:
+            condition = diagnosis
         else:
-            reader.unrecognised.append(reference_of(resource))
-    for resource in gathered.of_type("Observation"):
-        if subject.owns(resource) and reader.valid(resource):
-            reader.observation(resource)
+            reader.notes.append(f"several neuroblastoma Conditions: {reference_of(condition)} is used")
+    for resource in owned["Observation"]:
+        reader.observation(resource)
 
     resolved = resolve(reader.findings)
     winners = resolved.winners

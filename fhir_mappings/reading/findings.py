@@ -18,12 +18,13 @@ from fhir_mappings.reading.values import (
     codings,
     components,
     lookup,
-    observed_at,
     presence_value,
     quantity_value,
 )
 from fhir_mappings.terminology import value_sets as vs
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
+from fhir_mappings.terminology.model import CodingKey
+from fhir_mappings.terminology.observation_kinds import OBSERVATION_KIND_BY_CODING
 from fhir_mappings.terminology.observation_kinds import ObservationKind as K
 from fhir_mappings.terminology.value_sets import ImagingTarget
 from neuroblastoma.anatomy import Compartment, Laterality, NodalRegion
@@ -81,12 +82,26 @@ def _obs_key(code: str) -> tuple[str, str]:
     return OBSERVATION_CODES.code(code).key
 
 
-def _component(resource: Resource, code: str) -> Resource | None:
-    return components(resource).get(_obs_key(code))
+# The component codes the readers look for, resolved once.
+_LATERALITY = _obs_key("laterality")
+_STRUCTURE_KIND = _obs_key("idrf-structure-kind")
+_STRUCTURE_RELATION = _obs_key("idrf-structure-relation")
+_SPINAL_CANAL_FRACTION = _obs_key("idrf-spinal-canal-fraction")
+_SPINAL_CANAL_OVER_ONE_THIRD = _obs_key("idrf-spinal-canal-over-one-third")
+_LEPTOMENINGEAL_SPACES_OBLITERATED = _obs_key("idrf-leptomeningeal-spaces-obliterated")
+_CORD_SIGNAL_ABNORMAL = _obs_key("idrf-cord-signal-abnormal")
+_SPINAL_PARTS = (_SPINAL_CANAL_FRACTION, _SPINAL_CANAL_OVER_ONE_THIRD, _LEPTOMENINGEAL_SPACES_OBLITERATED,
+                 _CORD_SIGNAL_ABNORMAL)
+_COMPARTMENT = _obs_key("compartment")
+_CONTIGUOUS = _obs_key("contiguous")
+_NODAL_REGION = _obs_key("nodal-region")
+_METASTATIC_SITE_CODE = _obs_key("metastatic-site-code")
+_EFFUSION_MALIGNANT_CELLS = _obs_key("effusion-malignant-cells")
 
 
-def _side(resource: Resource) -> Laterality:
-    component = _component(resource, "laterality")
+def _side(resource: Resource, parts: dict[CodingKey, Resource] | None = None) -> Laterality:
+    """Laterality from the laterality component, else bodySite (``parts``: the components, if at hand)."""
+    component = (components(resource) if parts is None else parts).get(_LATERALITY)
     side = lookup(vs.LATERALITY_BY_CODING, component.get("valueCodeableConcept")) if component else None
     if side is None:
         side = lookup(vs.LATERALITY_BY_CODING, resource.get("bodySite"))
@@ -105,6 +120,10 @@ def _coded(table: Any, resource: Resource) -> Any:
     if value is None:
         raise UnreadableValueError("value code not recognised")
     return value
+
+
+def _part_presence(part: Resource | None) -> Presence:
+    return (presence_value(part) or Presence.UNKNOWN) if part else Presence.UNKNOWN
 
 
 def _equivocal(resource: Resource) -> bool:
@@ -133,58 +152,54 @@ def _primary_site(resource: Resource) -> list[tuple[str, FactKey, Any]]:
     return [(f"primary:{compartment.value}:{site.side.value}", FactKey.PRIMARY_TUMOUR, site)]
 
 
-def _spinal(resource: Resource) -> SpinalCanalFinding | None:
-    parts = components(resource)
-    keys = {name: _obs_key(name) for name in (
-        "idrf-spinal-canal-fraction", "idrf-spinal-canal-over-one-third",
-        "idrf-leptomeningeal-spaces-obliterated", "idrf-cord-signal-abnormal")}
-    if not any(key in parts for key in keys.values()):
+def _spinal(parts: dict[CodingKey, Resource]) -> SpinalCanalFinding | None:
+    """The spinal canal measurements of an IDRF Observation's components, None when it has none."""
+    if not any(key in parts for key in _SPINAL_PARTS):
         return None
-
-    def presence(name: str) -> Presence:
-        part = parts.get(keys[name])
-        return (presence_value(part) or Presence.UNKNOWN) if part else Presence.UNKNOWN
-
-    fraction_part = parts.get(keys["idrf-spinal-canal-fraction"])
+    fraction_part = parts.get(_SPINAL_CANAL_FRACTION)
     fraction = quantity_value(fraction_part) if fraction_part else None
     if fraction is not None and not 0 <= fraction <= 1:
         raise UnreadableValueError("spinal canal fraction must be between 0 and 1")
-    return SpinalCanalFinding(fraction, presence("idrf-spinal-canal-over-one-third"),
-                              presence("idrf-leptomeningeal-spaces-obliterated"), presence("idrf-cord-signal-abnormal"))
+    return SpinalCanalFinding(fraction, _part_presence(parts.get(_SPINAL_CANAL_OVER_ONE_THIRD)),
+                              _part_presence(parts.get(_LEPTOMENINGEAL_SPACES_OBLITERATED)),
+                              _part_presence(parts.get(_CORD_SIGNAL_ABNORMAL)))
 
 
 def _idrf(resource: Resource) -> list[tuple[str, FactKey, Any]]:
     code = lookup(vs.IDRF_BY_CODING, resource.get("code"))
     assert isinstance(code, IdrfCode)  # noqa: S101 - the kind lookup guarantees an IDRF code
-    kind_part = _component(resource, "idrf-structure-kind")
-    relation_part = _component(resource, "idrf-structure-relation")
+    parts = components(resource)
+    kind_part = parts.get(_STRUCTURE_KIND)
+    relation_part = parts.get(_STRUCTURE_RELATION)
     structure = lookup(vs.STRUCTURE_KIND_BY_CODING, kind_part.get("valueCodeableConcept")) if kind_part else None
     relation = (lookup(vs.STRUCTURE_RELATION_BY_CODING, relation_part.get("valueCodeableConcept"))
                 if relation_part else None)
     status = presence_value(resource)
-    if status is None and relation is None and _spinal(resource) is None:
+    spinal = _spinal(parts)
+    if status is None and relation is None and spinal is None:
         raise UnreadableValueError("IDRF without a call or a relation")
-    finding = IdrfFinding(code, status or Presence.UNKNOWN, structure, relation, _spinal(resource))
+    finding = IdrfFinding(code, status or Presence.UNKNOWN, structure, relation, spinal)
     return [(f"idrf:{code.value}", FactKey.IDRF, finding)]
 
 
 def _extension(resource: Resource) -> list[tuple[str, FactKey, Any]]:
-    part = _component(resource, "compartment")
+    parts = components(resource)
+    part = parts.get(_COMPARTMENT)
     compartment = lookup(vs.COMPARTMENT_BY_CODING, part.get("valueCodeableConcept")) if part else None
     if compartment is None:
         compartment = lookup(vs.COMPARTMENT_BY_CODING, resource.get("bodySite"))
     if compartment is None:
         raise UnreadableValueError("extension compartment not recognised")
-    contiguous_part = _component(resource, "contiguous")
-    contiguous = (presence_value(contiguous_part) or Presence.UNKNOWN) if contiguous_part else Presence.UNKNOWN
+    contiguous = _part_presence(parts.get(_CONTIGUOUS))
     if presence_value(resource) is Presence.ABSENT:
         return []  # "no extension into X" is the default
-    extension = TumourExtension(compartment, _side(resource), contiguous)
+    extension = TumourExtension(compartment, _side(resource, parts), contiguous)
     return [(f"extension:{compartment.value}:{extension.side.value}", FactKey.EXTENSION, extension)]
 
 
 def _node(resource: Resource) -> list[tuple[str, FactKey, Any]]:
-    part = _component(resource, "nodal-region")
+    parts = components(resource)
+    part = parts.get(_NODAL_REGION)
     region = lookup(vs.NODAL_REGION_BY_CODING, part.get("valueCodeableConcept")) if part else None
     region = region or lookup(vs.NODAL_REGION_BY_CODING, resource.get("bodySite"))
     presence = _presence(resource)
@@ -192,12 +207,12 @@ def _node(resource: Resource) -> list[tuple[str, FactKey, Any]]:
         # Region unknown: regional versus distant cannot be told, so distant spread stays unknown.
         status = Presence.UNKNOWN if presence is Presence.PRESENT else presence
         return [("site:distant-lymph-node", FactKey.METASTASES, SiteStatus(status, False))]
-    node = NodalFinding(region, presence, _side(resource))
+    node = NodalFinding(region, presence, _side(resource, parts))
     return [(f"node:{region.value}:{node.side.value}", FactKey.LYMPH_NODES, node)]
 
 
 def _site(resource: Resource) -> list[tuple[str, FactKey, Any]]:
-    part = _component(resource, "metastatic-site-code")
+    part = components(resource).get(_METASTATIC_SITE_CODE)
     site = lookup(vs.METASTATIC_SITE_BY_CODING, part.get("valueCodeableConcept")) if part else None
     site = site or lookup(vs.METASTATIC_SITE_BY_CODING, resource.get("bodySite"))
     if site is None:
@@ -270,8 +285,7 @@ def _effusion(resource: Resource) -> list[tuple[str, FactKey, Any]]:
     kind = lookup(vs.EFFUSION_KIND_BY_CODING, resource.get("code"))
     if _presence(resource) is not Presence.PRESENT:
         return []
-    part = _component(resource, "effusion-malignant-cells")
-    malignant = (presence_value(part) or Presence.UNKNOWN) if part else Presence.UNKNOWN
+    malignant = _part_presence(components(resource).get(_EFFUSION_MALIGNANT_CELLS))
     return [(f"effusion:{kind.value}", FactKey.EFFUSIONS, Effusion(kind, malignant))]
 
 
@@ -303,12 +317,16 @@ READERS: dict[K, Reader] = {
 }
 
 
-def observation_findings(resource: Resource, kind: K, source: str) -> list[Finding]:
-    """Findings of one Observation of a decisive kind; raises UnreadableValueError."""
-    status = resource.get("status")
-    preliminary = status in PRELIMINARY_STATUSES
-    at = observed_at(resource)
-    return [Finding(key, fact, value, source, at, preliminary) for key, fact, value in READERS[kind](resource)]
+#: Observation.code coding → the reader of its value, or None for a kind that is recorded but never
+#: decides a result (product decision 11). One lookup per Observation instead of kind, then reader.
+READER_BY_CODING: dict[CodingKey, Reader | None] = {
+    key: READERS[kind] if kind.decisive else None for key, kind in OBSERVATION_KIND_BY_CODING.items()}
+
+
+def observation_findings(resource: Resource, read: Reader, source: str, at: datetime | None) -> list[Finding]:
+    """Findings of one Observation of a decisive kind, read by ``read``; raises UnreadableValueError."""
+    preliminary = resource.get("status") in PRELIMINARY_STATUSES
+    return [Finding(key, fact, value, source, at, preliminary) for key, fact, value in read(resource)]
 
 
 _CONDITION_PRESENCE = {"confirmed": Presence.PRESENT, "refuted": Presence.ABSENT}
@@ -334,5 +352,5 @@ def metastasis_condition_findings(resource: Resource, source: str, at: datetime 
     return [Finding(f"site:{site.value}", FactKey.METASTASES, SiteStatus(presence, equivocal), source, at)]
 
 
-__all__ = ["FINAL_STATUSES", "Finding", "MarrowReading", "MetastaticSite", "PrimarySite", "SiteStatus",
-           "UnreadableValueError", "metastasis_condition_findings", "observation_findings"]
+__all__ = ["FINAL_STATUSES", "READER_BY_CODING", "Finding", "MarrowReading", "MetastaticSite", "PrimarySite",
+           "Reader", "SiteStatus", "UnreadableValueError", "metastasis_condition_findings", "observation_findings"]

@@ -7,7 +7,7 @@ as unrecognised.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Set
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -49,9 +49,8 @@ def lookup(table: Mapping[CodingKey, V], concept: Any) -> V | None:
     return None
 
 
-def any_coding_in(keys: Iterable[CodingKey], concept: Any) -> bool:
-    wanted = set(keys)
-    return any(key in wanted for key in codings(concept))
+def any_coding_in(keys: Set[CodingKey], concept: Any) -> bool:
+    return any(key in keys for key in codings(concept))
 
 
 def presence_value(element: Resource) -> Presence | None:
@@ -101,15 +100,15 @@ def parse_fhir_datetime(text: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def observed_at(resource: Resource) -> datetime | None:
-    """When the finding applies: effective[x], else issued (for conflict resolution)."""
+def observed_at_text(resource: Resource) -> Any:
+    """When the finding applies, as sent: effective[x], else issued (for conflict resolution)."""
     for key in ("effectiveDateTime", "effectiveInstant"):
         if key in resource:
-            return parse_fhir_datetime(resource[key])
+            return resource[key]
     period = resource.get("effectivePeriod")
     if isinstance(period, dict):
-        return parse_fhir_datetime(period.get("start") or period.get("end"))
-    return parse_fhir_datetime(resource.get("issued"))
+        return period.get("start") or period.get("end")
+    return resource.get("issued")
 
 
 def reference_target(reference: Any) -> str | None:
