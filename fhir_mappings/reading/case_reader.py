@@ -30,9 +30,11 @@ from fhir_mappings.reading.values import (
     observed_at_text,
     parse_fhir_datetime,
     reference_target,
+    well_formed_codings,
 )
 from fhir_mappings.results_codes import RESULT_OBSERVATION_CODINGS
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology.model import CodingKey
 from neuroblastoma.ages import PartialDate
 from neuroblastoma.anatomy import Laterality
 from neuroblastoma.biology import (
@@ -59,6 +61,10 @@ from neuroblastoma.facts import Presence
 
 MCODE_HISTOLOGY_EXTENSION = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
 IGNORED_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
+# Codes the rules read: an Observation or Condition with none of them is reported unrecognised unvalidated.
+READ_OBSERVATION_CODINGS: frozenset[CodingKey] = frozenset(READER_BY_CODING) | RESULT_OBSERVATION_CODINGS
+READ_CONDITION_CODINGS: frozenset[CodingKey] = (
+    vs.NEUROBLASTOMA_CONDITION_CODINGS | frozenset(vs.HISTOLOGY_CANDIDATES_BY_CODING) | vs.SECONDARY_NEOPLASM_CODINGS)
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,30 @@ def _is_neuroblastoma(condition: Resource) -> bool:
     concepts = [condition.get("code"), *_histology_concepts(condition.get("extension") or [])]
     return any(key in vs.NEUROBLASTOMA_CONDITION_CODINGS or key in vs.HISTOLOGY_CANDIDATES_BY_CODING
                for concept in concepts for key in codings(concept))
+
+
+def _is_unread_condition(condition: Resource) -> bool:
+    """True when, from the unvalidated resource, no code or histology extension names anything the rules
+    read; False when one does or when their shape is too broken to tell (validation then reports it)."""
+    extensions = condition.get("extension")
+    if extensions is not None and not isinstance(extensions, list):
+        return False
+    keys: list[CodingKey] = []
+    for concept in (condition.get("code"), *_histology_concepts(extensions or [])):
+        found = well_formed_codings(concept)
+        if found is None:
+            return False
+        keys += found
+    return not any(key in READ_CONDITION_CODINGS for key in keys)
+
+
+def _is_unread_observation(observation: Resource, keys: list[CodingKey] | None) -> bool:
+    """True when, from the unvalidated resource, the Observation would be reported unrecognised: its
+    ``keys`` (None: code too broken to tell) name nothing the rules read and its status is not ignored."""
+    if keys is None or any(key in READ_OBSERVATION_CODINGS for key in keys):
+        return False
+    status = observation.get("status")
+    return not (isinstance(status, str) and status in IGNORED_STATUSES)
 
 
 def _verification(condition: Resource) -> str:
@@ -198,14 +228,20 @@ class _Reader:
         return self._moments[text]
 
     def observation(self, resource: Resource) -> None:
-        """Validate and read one Observation of the patient's."""
+        """Validate and read one Observation of the patient's; one the rules never read is not validated."""
         ref = reference_of(resource)
+        code = resource.get("code")
+        keys = well_formed_codings(code) if code is not None else None
+        if _is_unread_observation(resource, keys):
+            self.unrecognised.append(ref)
+            return
         if not self.valid(resource):
             return
         if resource.get("status") in IGNORED_STATUSES:
             self.ignored.append(ref)
             return
-        keys = codings(resource.get("code"))
+        if keys is None:
+            keys = codings(code)
         kind = next((key for key in keys if key in READER_BY_CODING), None)
         if kind is None:
             if any(key in RESULT_OBSERVATION_CODINGS for key in keys):
@@ -223,7 +259,13 @@ class _Reader:
             self.unrecognised.append(ref)
 
     def condition(self, resource: Resource) -> Resource | None:
-        """Validate and read one Condition of the patient's; returns it when it is a neuroblastoma diagnosis."""
+        """Validate and read one Condition of the patient's; returns it when it is a neuroblastoma diagnosis.
+
+        One the rules never read (neither neuroblastoma nor a secondary neoplasm) is not validated.
+        """
+        if _is_unread_condition(resource):
+            self.unrecognised.append(reference_of(resource))
+            return None
         if not self.valid(resource):
             return None
         status = _verification(resource)

@@ -49,6 +49,33 @@ def lookup(table: Mapping[CodingKey, V], concept: Any) -> V | None:
     return None
 
 
+def well_formed_codings(concept: Any) -> list[CodingKey] | None:
+    """``codings`` of a CodeableConcept read before validation: None when its shape is too broken to tell.
+
+    Absent is no codings; a CodeableConcept must be an object whose ``coding`` is a list of objects with
+    string ``system`` and ``code`` (each may be absent). Anything else is left to validation to report.
+    """
+    if concept is None:
+        return []
+    if not isinstance(concept, dict):
+        return None
+    coding_list = concept.get("coding")
+    if coding_list is None:
+        return []
+    if not isinstance(coding_list, list):
+        return None
+    keys = []
+    for coding in coding_list:
+        if not isinstance(coding, dict):
+            return None
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(system, str | None) or not isinstance(code, str | None):
+            return None
+        if system and code:
+            keys.append((system, code))
+    return keys
+
+
 def any_coding_in(keys: Set[CodingKey], concept: Any) -> bool:
     return any(key in keys for key in codings(concept))
 

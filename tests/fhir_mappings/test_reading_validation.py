@@ -1,0 +1,162 @@
+"""Which resources the reader validates: only those whose codes the rules read.
+
+An Observation or Condition whose codes name nothing the rules read is reported unrecognised without
+being validated (an invalid one too); everything the rules read is validated as before, and a code too
+broken to tell is validated so that it is reported invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fhir_mappings.reading import case_reader
+from fhir_mappings.reading.validation import clear_validation_cache
+from fhir_mappings.results_codes import STAGE_CODE
+from fhir_mappings.terminology import codes as std
+from fhir_mappings.terminology.model import Code
+from neuroblastoma.facts import Presence
+from tests.fhir_mappings.test_reading_value_forms import OBS, P, cc, condition, obs, patient, read, ref
+
+HEIGHT = Code("http://loinc.org", "8302-2", "Body height")
+ASTHMA = Code("http://hl7.org/fhir/sid/icd-10-cm", "J45.909", "Unspecified asthma")
+INVALID_DATE = {"effectiveDateTime": "2025-02-30T25:00:00Z"}
+
+
+@pytest.fixture
+def validated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The references of the resources read_case validates, in order (the cache emptied first)."""
+    clear_validation_cache()
+    seen: list[str] = []
+    original = case_reader.validate
+
+    def spy(resource: dict[str, Any]) -> Any:
+        seen.append(ref(resource))
+        return original(resource)
+
+    monkeypatch.setattr(case_reader, "validate", spy)
+    yield seen
+
+
+def test_an_unread_code_is_unrecognised_and_never_validated(validated: list[str]) -> None:
+    height = obs(HEIGHT, valueQuantity={"value": 88, "unit": "cm"})
+    reading = read(height)
+    assert reading.report.unrecognised == (ref(height),)
+    assert ref(height) not in validated
+    assert validated == ["Patient/p1", "Condition/nb"]
+
+
+@pytest.mark.parametrize("broken", [INVALID_DATE, {"status": "done"}, {"valueQuantity": "88 cm"},
+                                    {"misspeltElement": True}], ids=["date", "status", "value", "element"])
+def test_an_invalid_observation_with_an_unread_code_is_unrecognised_not_invalid(broken: dict[str, Any]) -> None:
+    height = obs(HEIGHT, **broken)
+    reading = read(height)
+    assert reading.report.unrecognised == (ref(height),)
+    assert reading.report.invalid == ()
+
+
+@pytest.mark.parametrize("code", [OBS("11q-aberration"), STAGE_CODE, std.LOINC_MYCN_CHR2_RATIO_FISH],
+                         ids=["decisive", "existing result", "recorded only"])
+def test_an_invalid_observation_with_a_read_code_is_still_invalid_and_skipped(code: Code,
+                                                                              validated: list[str]) -> None:
+    bad = obs(code, valueBoolean=True, **INVALID_DATE)
+    reading = read(bad)
+    assert [i.reference for i in reading.report.invalid] == [ref(bad)]
+    assert "effectiveDateTime" in reading.report.invalid[0].reason
+    assert ref(bad) in validated
+    assert reading.report.unrecognised == reading.report.recorded_only == reading.existing_results == ()
+    assert reading.case.chr11q_aberration is Presence.UNKNOWN
+
+
+def test_an_unread_code_among_read_ones_is_still_read() -> None:
+    bad = {**obs(OBS("11q-aberration"), valueBoolean=True, **INVALID_DATE), "code": cc(HEIGHT, OBS("11q-aberration"))}
+    assert [i.reference for i in read(bad).report.invalid] == [ref(bad)]
+
+
+@pytest.mark.parametrize("status", ["entered-in-error", "cancelled", "registered"])
+def test_an_unread_code_with_an_ignored_status_is_validated_as_before(status: str) -> None:
+    valid, invalid = obs(HEIGHT, status=status), obs(HEIGHT, status=status, **INVALID_DATE)
+    reading = read(valid, invalid)
+    assert reading.report.ignored_by_status == (ref(valid),)
+    assert [i.reference for i in reading.report.invalid] == [ref(invalid)]
+    assert reading.report.unrecognised == ()
+
+
+MALFORMED_CODES = [
+    ("a string", "8302-2"),
+    ("a number", 5),
+    ("a list of concepts", [cc(HEIGHT)]),
+    ("coding not a list", {"coding": HEIGHT.coding()}),
+    ("coding a number", {"coding": 5}),
+    ("a coding not an object", {"coding": ["http://loinc.org|8302-2"]}),
+    ("a non-string system", {"coding": [{"system": 5, "code": "8302-2"}]}),
+    ("a non-string code", {"coding": [{"system": "http://loinc.org", "code": {"value": "8302-2"}}]}),
+]
+
+
+@pytest.mark.parametrize("code", [c for _, c in MALFORMED_CODES], ids=[n for n, _ in MALFORMED_CODES])
+def test_an_observation_whose_code_is_too_broken_to_tell_is_reported_invalid(code: Any) -> None:
+    broken = {**obs(HEIGHT), "code": code}
+    reading = read(broken)
+    assert [i.reference for i in reading.report.invalid] == [ref(broken)]
+    assert reading.report.unrecognised == ()
+
+
+def test_an_observation_without_a_code_is_reported_invalid() -> None:
+    codeless = obs(HEIGHT)
+    del codeless["code"]
+    assert [i.reference for i in read(codeless).report.invalid] == [ref(codeless)]
+
+
+def _other_condition(code: Any, **elements: Any) -> dict[str, Any]:
+    return {"resourceType": "Condition", "id": "other", "code": code, "subject": {"reference": f"Patient/{P}"},
+            **elements}
+
+
+def test_an_invalid_condition_with_an_unread_code_is_unrecognised_not_invalid(validated: list[str]) -> None:
+    asthma = _other_condition(cc(ASTHMA), onsetDateTime="2025-13-45")
+    reading = read(asthma)
+    assert reading.report.unrecognised == (ref(asthma),)
+    assert reading.report.invalid == ()
+    assert ref(asthma) not in validated
+    assert reading.has_neuroblastoma
+
+
+def test_an_invalid_neuroblastoma_condition_is_still_invalid() -> None:
+    reading = read(condition(onsetDateTime="2025-13-45"), with_condition=False)
+    assert [i.reference for i in reading.report.invalid] == ["Condition/nb"]
+    assert not reading.has_neuroblastoma
+
+
+def test_an_invalid_secondary_neoplasm_condition_is_still_invalid() -> None:
+    liver = _other_condition(cc(std.SCT_SECONDARY_LIVER), onsetDateTime="2025-13-45")
+    reading = read(liver)
+    assert [i.reference for i in reading.report.invalid] == [ref(liver)]
+    assert reading.case.metastases == ()
+
+
+def test_a_neuroblastoma_histology_extension_makes_a_condition_read() -> None:
+    histology = {"url": case_reader.MCODE_HISTOLOGY_EXTENSION, "valueCodeableConcept": cc(std.ICDO3_NEUROBLASTOMA)}
+    bad = _other_condition(cc(ASTHMA), extension=[histology], onsetDateTime="2025-13-45")
+    assert [i.reference for i in read(bad).report.invalid] == [ref(bad)]
+
+
+@pytest.mark.parametrize("elements", [
+    {"code": "J45.909"},
+    {"code": {"coding": 5}},
+    {"code": cc(ASTHMA), "extension": {"url": case_reader.MCODE_HISTOLOGY_EXTENSION}},
+    {"code": cc(ASTHMA), "extension": [{"url": case_reader.MCODE_HISTOLOGY_EXTENSION, "valueCodeableConcept": 5}]},
+], ids=["code a string", "coding a number", "extension not a list", "histology concept a number"])
+def test_a_condition_whose_codes_are_too_broken_to_tell_is_reported_invalid(elements: dict[str, Any]) -> None:
+    broken = {**_other_condition(None), **elements}
+    reading = read(broken)
+    assert [i.reference for i in reading.report.invalid] == [ref(broken)]
+    assert reading.report.unrecognised == ()
+
+
+def test_the_patient_is_always_validated(validated: list[str]) -> None:
+    reading = case_reader.read_case([patient(birthDate="2024-13-01"), condition()], P)
+    assert [i.reference for i in reading.report.invalid] == ["Patient/p1"]
+    assert validated[0] == "Patient/p1"
