@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from cds_service.cards.card_json import (
-    OVERRIDE_REASONS,
     card_source,
     compact,
     fit_summary,
+    override_reasons,
     reference_links,
     stable_uuid,
 )
 from cds_service.cards.markdown import escape_markdown as md
+from cds_service.cards.markdown import escape_static
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.fact_descriptions import describe_facts
 from neuroblastoma.results import Classification, RiskLevel, Trace
@@ -51,17 +52,25 @@ def _indicator(result: Classification) -> str:
     return "warning" if RiskLevel.HIGH in risks or disagree else "info"
 
 
-def _sources(case: Case, facts: tuple[FactKey, ...]) -> str:
-    refs = case.sources_of(*facts)
-    return ", ".join(md(ref) for ref in refs) if refs else "—"
+class _SourceCells:
+    """The sources behind facts, as a table cell: each of the case's sources is escaped once per card."""
+
+    def __init__(self, case: Case) -> None:
+        self._case = case
+        self._escaped = {ref: md(ref) for item in case.evidence for ref in item.sources}
+
+    def __call__(self, facts: tuple[FactKey, ...]) -> str:
+        refs = self._case.sources_of(*facts)
+        return ", ".join([self._escaped[ref] for ref in refs]) if refs else "—"
 
 
-def _trace_block(title: str, trace: Trace, case: Case) -> list[str]:
-    lines = [f"**{title}** — {md(trace.rule)}; {md(trace.citation)}"]
+def _trace_block(title: str, trace: Trace, sources: _SourceCells) -> list[str]:
+    # Rule names and citations come from the published tables, and fact keys are an enumeration: escaped once.
+    lines = [f"**{title}** — {escape_static(trace.rule)}; {escape_static(trace.citation)}"]
     lines += [f"- {md(step)}" for step in trace.steps]
     if trace.decided_by:
-        decided = ", ".join(md(f.value) for f in trace.decided_by)
-        lines.append(f"- decided by: {decided} (sources: {_sources(case, trace.decided_by)})")
+        decided = ", ".join([escape_static(f.value) for f in trace.decided_by])
+        lines.append(f"- decided by: {decided} (sources: {sources(trace.decided_by)})")
     return lines
 
 
@@ -81,19 +90,20 @@ def stage_risk_detail(result: Classification, case: Case, primary_schema: str, n
     schema_blocks = [(cog_title, result.cog2021.trace), (inrg_title, result.inrg2009.trace)]
     if primary_schema == "inrg2009":
         schema_blocks.reverse()
-    lines = _trace_block(stage_title, result.stage.trace, case)
+    sources = _SourceCells(case)
+    lines = _trace_block(stage_title, result.stage.trace, sources)
     for title, trace in schema_blocks:
-        lines += ["", *_trace_block(title, trace, case)]
+        lines += ["", *_trace_block(title, trace, sources)]
     lines += ["", "| Input | Value | Source |", "|---|---|---|"]
     for facts, label, value in describe_facts(case):
-        lines.append(f"| {md(label)} | {md(value)} | {_sources(case, facts)} |")
+        lines.append(f"| {escape_static(label)} | {md(value)} | {sources(facts)} |")
     warnings = result.all_warnings
     if warnings:
         lines += ["", "**Warnings**", *[f"- {md(w.message)}" for w in warnings]]
     if notes:
         lines += ["", "**About the data**", *[f"- {md(note)}" for note in notes]]
-    lines += ["", f"Rule set {md(result.ruleset)}. A suggestion, not a diagnosis: a clinician confirms the stage "
-                  "and risk group (status preliminary until then)."]
+    lines += ["", f"Rule set {escape_static(result.ruleset)}. A suggestion, not a diagnosis: a clinician confirms the "
+                  "stage and risk group (status preliminary until then)."]
     return "\n".join(lines)
 
 
@@ -104,19 +114,19 @@ def stage_risk_card(
     """The card and its suggestion uuids. ``call_key`` (service, hook instance, patient) makes uuids stable."""
     card_uuid = stable_uuid(*call_key, KIND)
     suggestion_uuid = stable_uuid(*call_key, KIND, "record")
-    suggestions = []
-    if actions:
-        suggestions.append({"label": "Record the stage and risk groups (preliminary)", "uuid": suggestion_uuid,
-                            "isRecommended": False, "actions": actions})
-    card = compact({
+    # Built without empty members (CDS Hooks forbids them): only the actions' FHIR resources, data from the
+    # record, need ``compact``.
+    card: dict[str, Any] = {
         "uuid": card_uuid,
         "summary": stage_risk_summary(result, primary_schema),
         "indicator": _indicator(result),
         "detail": stage_risk_detail(result, case, primary_schema, notes),
         "source": card_source(),
-        "suggestions": suggestions,
-        "selectionBehavior": "at-most-one" if suggestions else None,
-        "overrideReasons": list(OVERRIDE_REASONS),
-        "links": reference_links(),
-    })
-    return card, (suggestion_uuid,) if suggestions else ()
+    }
+    if actions:
+        card["suggestions"] = [{"label": "Record the stage and risk groups (preliminary)", "uuid": suggestion_uuid,
+                                "isRecommended": False, "actions": compact(actions)}]
+        card["selectionBehavior"] = "at-most-one"
+    card["overrideReasons"] = override_reasons()
+    card["links"] = reference_links()
+    return card, (suggestion_uuid,) if actions else ()
