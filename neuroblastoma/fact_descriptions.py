@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from neuroblastoma.case import Case, FactKey
 
 
 def _presence(value: object) -> str:
-    return getattr(value, "value", str(value))
+    return value.value if isinstance(value, Enum) else str(value)
 
 
 def _imaging(case: Case) -> str:
