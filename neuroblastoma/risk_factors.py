@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from enum import Enum
+from functools import lru_cache
 
 from neuroblastoma.ages import ALL_AGE_BANDS, AgeBand
 from neuroblastoma.biology import HistologicCategory, MycnStatus
@@ -73,8 +75,10 @@ def out_of_scope_trace(schema: str, source_key: str) -> Trace:
     )
 
 
+@lru_cache(maxsize=256)
 def describe(values: frozenset[Hashable]) -> str:
-    names = sorted(getattr(v, "value", str(v)) for v in values)
+    """A factor's possible values as a trace shows them; a function of the tables' enumerations only."""
+    names = sorted(v.value if isinstance(v, Enum) else str(v) for v in values)
     return names[0] if len(names) == 1 else "unknown (" + " or ".join(names) + ")"
 
 
