@@ -68,8 +68,11 @@ def unique(items: Iterable[T]) -> tuple[T, ...]:
 
 # --- Extension beyond the primary's compartment ------------------------------------------------------
 
+_POSSIBLE_VALUES = {PRESENT: (True,), ABSENT: (False,), UNKNOWN: (True, False)}
+
+
 def _possible(value: Presence) -> tuple[bool, ...]:
-    return {PRESENT: (True,), ABSENT: (False,), UNKNOWN: (True, False)}[value]
+    return _POSSIBLE_VALUES[value]
 
 
 def _merged(values: Iterable[bool]) -> Presence:
@@ -452,12 +455,16 @@ SURVEY_POSITIVE_NOTHING_FOUND = ("The work-up reports metastases, but none is li
 @dataclass(frozen=True)
 class DistantDisease:
     """Whether there is distant disease, the sites behind it, and whether the work-up is complete
-    (``closed``: a site not listed can be taken as free of disease)."""
+    (``closed``: a site not listed can be taken as free of disease); with the work-up's bone marrow
+    (``marrow_involvement``) and functional imaging (``functional_imaging_clear``) assessments, which
+    MS eligibility reads again."""
 
     assessment: Assessment
     sites: tuple[DistantSite, ...]
     closed: bool
     survey: Presence
+    marrow: Assessment
+    imaging: Assessment
 
     @property
     def presence(self) -> Presence:
@@ -543,4 +550,4 @@ def assess_distant_disease(case: Case) -> DistantDisease:
         shown = (f"Metastatic work-up: {work_up.survey.value}",) if work_up.closed else work_up.steps
         assessment = Assessment(UNKNOWN, (*steps, *shown, f"Distant disease undecided: {summary}"), (),
                                 unique(missing), warnings)
-    return DistantDisease(assessment, sites, work_up.closed, work_up.survey)
+    return DistantDisease(assessment, sites, work_up.closed, work_up.survey, work_up.marrow, work_up.imaging)

@@ -28,8 +28,6 @@ from neuroblastoma.metastatic_spread import (
     ExtensionReading,
     assess_distant_disease,
     cited,
-    functional_imaging_clear,
-    marrow_involvement,
     read_extension,
     unique,
 )
@@ -57,9 +55,14 @@ MS_MARROW_LIMIT_PERCENT = 10.0
 
 # --- Locoregional extent: L1 or L2 ----------------------------------------------------------------------
 
+ALL_IDRFS = frozenset(IdrfCode)
+
+
 def _every_idrf_reported_absent(assessments: tuple[IdrfAssessment, ...]) -> bool:
-    """All 20 IDRFs of Monclair 2009 Table 1 reported one by one, none present or in doubt."""
-    return {a.code for a in assessments} == set(IdrfCode) and all(a.presence is ABSENT for a in assessments)
+    """All 20 IDRFs of Monclair 2009 Table 1 reported one by one, none present or in doubt. (Fewer than
+    20 reports, the usual case, cannot cover the table: the codes are collected only when there are enough.)"""
+    return (len(assessments) >= len(ALL_IDRFS) and all(a.presence is ABSENT for a in assessments)
+            and {a.code for a in assessments} == ALL_IDRFS)
 
 
 def _idrf_call(itemised: tuple[Presence, ...], conditional: bool, summary: Presence,
@@ -95,7 +98,8 @@ def primary_idrfs(primary: PrimaryTumour, name: str | None = None) -> Assessment
     """Whether this primary has an IDRF: the itemised IDRFs (``assess_idrf``), IDRF-01 derived from a
     contiguous ipsilateral extension into a second compartment (Monclair 2009 Table 1 row 1), and the
     report's overall call. ``name`` tells the primary apart from others with the same label."""
-    primary = replace(primary, label=name or primary.label)
+    if name and name != primary.label:
+        primary = replace(primary, label=name)
     assessments = tuple(assess_idrf(f) for f in primary.idrfs)
     readings = tuple(read_extension(primary, e) for e in primary.extensions)
     itemised = (*(a.presence for a in assessments),
@@ -173,6 +177,11 @@ def _primary_name(primary: PrimaryTumour, position: int, count: int) -> str:
     return primary.label if count == 1 else f"{primary.label} (primary {position} of {count})"
 
 
+# Monclair 2009 Table 2: L2 with one or more IDRFs, L1 without; both while the IDRFs are undecided.
+EXTENT_BY_IDRF: dict[Presence, frozenset[Stage]] = {
+    PRESENT: frozenset({Stage.L2}), ABSENT: frozenset({Stage.L1}), UNKNOWN: frozenset({Stage.L1, Stage.L2})}
+
+
 def locoregional_extent(case: Case) -> tuple[frozenset[Stage], Assessment]:
     """L1 or L2 by the IDRFs of each primary; synchronous multifocal primaries are staged by the
     greatest extent, L2 over L1 (Brisse 2011; product decision 9)."""
@@ -191,6 +200,8 @@ def locoregional_extent(case: Case) -> tuple[frozenset[Stage], Assessment]:
         presence = UNKNOWN  # an undescribed second primary could have an IDRF
         why = f"a second primary is reported but not described: {L2_DECIDES}"
         undescribed = (MissingInput(FactKey.PRIMARY_TUMOUR, why),)
+    extent = EXTENT_BY_IDRF[presence]
+    steps += (f"Locoregional extent: {' or '.join(s.value for s in _ordered(extent))}",)
     if presence is UNKNOWN:
         missing = (*(m for a in per_primary if a.presence is UNKNOWN for m in a.missing), *undescribed)
         assessment = Assessment(UNKNOWN, steps, (), unique(missing), warnings)
@@ -199,9 +210,7 @@ def locoregional_extent(case: Case) -> tuple[frozenset[Stage], Assessment]:
         multifocal = (FactKey.MULTIFOCALITY,) if count > 1 else ()
         assessment = Assessment(presence, steps, unique((FactKey.PRIMARY_TUMOUR, *deciding, *multifocal)), (),
                                 warnings)
-    extent = {PRESENT: {Stage.L2}, ABSENT: {Stage.L1}, UNKNOWN: {Stage.L1, Stage.L2}}[presence]
-    step = f"Locoregional extent: {' or '.join(s.value for s in _ordered(extent))}"
-    return frozenset(extent), replace(assessment, steps=(*assessment.steps, step))
+    return extent, assessment
 
 
 def _multifocality(case: Case) -> tuple[tuple[str, ...], tuple[RuleWarning, ...]]:
@@ -273,9 +282,9 @@ def _sites_condition(distant: DistantDisease) -> Assessment:
     return Assessment(UNKNOWN, ("Metastatic sites not listed",), (), (MissingInput(FactKey.METASTASES, why),))
 
 
-def _marrow_condition(case: Case) -> Assessment:
-    """MS: marrow involvement < 10 % of nucleated cells on smears or biopsy (Brisse 2011)."""
-    marrow = marrow_involvement(case)
+def _marrow_condition(case: Case, marrow: Assessment) -> Assessment:
+    """MS: marrow involvement < 10 % of nucleated cells on smears or biopsy (Brisse 2011). ``marrow`` is
+    the work-up's ``marrow_involvement``."""
     percent = case.bone_marrow.tumour_cell_percent
     if marrow.presence is ABSENT:
         return Assessment(PRESENT, ("Bone marrow not involved",), (FactKey.BONE_MARROW,), (), marrow.warnings)
@@ -292,24 +301,28 @@ def _marrow_condition(case: Case) -> Assessment:
                       (FactKey.BONE_MARROW,), (), marrow.warnings)
 
 
-def _imaging_condition(case: Case) -> Assessment:
-    """MS: functional imaging suited to the primary negative for bone and bone marrow (Brisse 2011)."""
-    imaging = functional_imaging_clear(case)
+def _imaging_condition(imaging: Assessment) -> Assessment:
+    """MS: functional imaging suited to the primary negative for bone and bone marrow (Brisse 2011).
+    ``imaging`` is the work-up's ``functional_imaging_clear``."""
+    if not imaging.missing:
+        return imaging
     missing = tuple(MissingInput(m.fact, f"{m.why}: {MS_DECIDES}") for m in imaging.missing)
     return replace(imaging, missing=missing)
+
+
+MS_VERDICT = {PRESENT: "all MS conditions hold", ABSENT: "an MS condition fails: M",
+              UNKNOWN: "MS conditions undecided: M or MS"}
 
 
 def ms_eligibility(case: Case, distant: DistantDisease) -> Assessment:
     """MS if all four conditions hold (Kleene AND). Only conditions still in doubt name missing inputs,
     and none do once a condition fails."""
-    conditions = (_age_condition(case), _sites_condition(distant), _marrow_condition(case),
-                  _imaging_condition(case))
+    conditions = (_age_condition(case), _sites_condition(distant), _marrow_condition(case, distant.marrow),
+                  _imaging_condition(distant.imaging))
     presence = all_present(c.presence for c in conditions)
     deciding = [c for c in conditions if c.presence is (ABSENT if presence is ABSENT else PRESENT)]
     in_doubt = [] if presence is ABSENT else [c for c in conditions if c.presence is UNKNOWN]
-    verdict = {PRESENT: "all MS conditions hold", ABSENT: "an MS condition fails: M",
-               UNKNOWN: "MS conditions undecided: M or MS"}[presence]
-    steps = (*(s for c in conditions for s in c.steps), f"MS eligibility: {verdict}")
+    steps = (*(s for c in conditions for s in c.steps), f"MS eligibility: {MS_VERDICT[presence]}")
     return Assessment(presence, steps, unique(f for c in deciding for f in c.decided_by),
                       unique(m for c in in_doubt for m in c.missing),
                       tuple(w for c in conditions for w in c.warnings))
@@ -327,9 +340,17 @@ def _one_per_fact(missing: Iterable[MissingInput]) -> tuple[MissingInput, ...]:
     return tuple(MissingInput(fact, "; ".join(whys)) for fact, whys in reasons.items())
 
 
+_STAGE_ORDER = tuple(Stage)
+
+
 def _ordered(stages: Iterable[Stage]) -> tuple[Stage, ...]:
     chosen = set(stages)
-    return tuple(s for s in Stage if s in chosen)
+    return tuple(s for s in _STAGE_ORDER if s in chosen)
+
+
+# The metastatic stage by MS eligibility (Monclair 2009 Table 2).
+METASTATIC_BY_MS = {PRESENT: frozenset({Stage.MS}), ABSENT: frozenset({Stage.M}),
+                    UNKNOWN: frozenset({Stage.M, Stage.MS})}
 
 
 def assign_stage(case: Case) -> StageResult:
@@ -338,14 +359,14 @@ def assign_stage(case: Case) -> StageResult:
     extent, locoregional = locoregional_extent(case)
     distant = assess_distant_disease(case)
     ms = ms_eligibility(case, distant)
-    metastatic = {PRESENT: {Stage.MS}, ABSENT: {Stage.M}, UNKNOWN: {Stage.M, Stage.MS}}[ms.presence]
+    metastatic = METASTATIC_BY_MS[ms.presence]
     deciding: tuple[Assessment, ...]
     if distant.presence is PRESENT:
         candidates, deciding = metastatic, (distant.assessment, ms)
     elif distant.presence is ABSENT:
-        candidates, deciding = set(extent), (locoregional, distant.assessment)
+        candidates, deciding = extent, (locoregional, distant.assessment)
     else:
-        candidates, deciding = set(extent) | metastatic, (locoregional, distant.assessment, ms)
+        candidates, deciding = extent | metastatic, (locoregional, distant.assessment, ms)
     stages = _ordered(candidates)
     stage = stages[0] if len(stages) == 1 else None
     shown = (locoregional, distant.assessment, *((ms,) if distant.presence is not ABSENT else ()))
