@@ -11,6 +11,7 @@ import dataclasses
 import types
 import typing
 from enum import Enum
+from functools import cache
 from typing import Any, get_args, get_origin, get_type_hints
 
 from neuroblastoma.ages import PartialDate
@@ -104,6 +105,12 @@ def case_from_json(document: Any) -> Case:
     return _decode_dataclass(document, Case, "")
 
 
+@cache
+def _json_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """(attribute, JSON name) of each field of a dataclass in the JSON form: a function of the class only."""
+    return tuple((f.name, _camel(f.name)) for f in dataclasses.fields(cls) if f.name not in _SKIPPED_FIELDS)
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
@@ -112,11 +119,12 @@ def _encode(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_encode(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            _camel(f.name): _encode(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.name not in _SKIPPED_FIELDS and getattr(value, f.name) is not None
-        }
+        members = {}
+        for name, key in _json_fields(type(value)):
+            member = getattr(value, name)
+            if member is not None:
+                members[key] = _encode(member)
+        return members
     return value
 
 
