@@ -17,7 +17,6 @@ from fhir_mappings.terminology import value_sets as vs
 from fhir_mappings.terminology.codes import SCT_INRGSS_METHOD
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.model import Code
-from neuroblastoma.case import FactKey
 from neuroblastoma.results import Classification, RiskLevel, Trace
 
 MCODE_CANCER_STAGE = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-stage"
@@ -41,26 +40,27 @@ def _concept(*codes: Code, text: str | None = None) -> dict[str, Any]:
     return concept
 
 
-def _note(trace: Trace, ruleset: str, reading: CaseReading) -> list[dict[str, str]]:
+def _note(trace: Trace, ruleset: str, sources: tuple[str, ...]) -> list[dict[str, str]]:
     parts = [f"{trace.rule} ({trace.citation}); rule set {ruleset}."]
     if trace.missing:
         needs = "; ".join(f"{m.fact.value} ({m.why})" for m in trace.missing)
         parts.append(f"Cannot be assigned yet; needs: {needs}.")
     if trace.warnings:
         parts.append("Warnings: " + " ".join(w.message for w in trace.warnings))
-    others = [ref for ref in reading.case.sources_of(*trace.decided_by) if not ref.startswith("Observation/")]
+    others = [ref for ref in sources if not ref.startswith("Observation/")]
     if others:
         parts.append("Also decided by: " + ", ".join(others) + ".")
     return [{"text": " ".join(parts)}]
 
 
-def _derived_from(reading: CaseReading, facts: tuple[FactKey, ...]) -> list[dict[str, str]]:
+def _derived_from(sources: tuple[str, ...]) -> list[dict[str, str]]:
     """Observation.derivedFrom admits Observations (not Patient/Condition): those go in the note."""
-    return [{"reference": ref} for ref in reading.case.sources_of(*facts) if ref.startswith("Observation/")]
+    return [{"reference": ref} for ref in sources if ref.startswith("Observation/")]
 
 
 def _base(reading: CaseReading, code: Code, method: dict[str, Any], effective: datetime, trace: Trace,
           ruleset: str) -> dict[str, Any]:
+    sources = reading.case.sources_of(*trace.decided_by)  # the deciding facts' sources: derivedFrom or note
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "preliminary",
@@ -68,11 +68,11 @@ def _base(reading: CaseReading, code: Code, method: dict[str, Any], effective: d
         "subject": {"reference": reading.patient_ref},
         "effectiveDateTime": effective.isoformat(timespec="seconds"),
         "method": method,
-        "note": _note(trace, ruleset, reading),
+        "note": _note(trace, ruleset, sources),
     }
     if reading.condition_ref:
         resource["focus"] = [{"reference": reading.condition_ref}]
-    derived = _derived_from(reading, trace.decided_by)
+    derived = _derived_from(sources)
     if derived:
         resource["derivedFrom"] = derived
     return resource
