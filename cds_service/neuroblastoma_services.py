@@ -36,10 +36,14 @@ USAGE = ("Needs read access to Patient, Condition and Observation (SMART patient
          "Inputs are coded as in docs/implementation-guide.md; cards are suggestions for clinicians.")
 
 
+# json.dumps with these options, without building an encoder per call.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def inputs_digest(reading: CaseReading) -> str:
     """A digest of the mapped inputs and the rule set: the same data always gives the same digest."""
-    payload = json.dumps({"case": case_to_json(reading.case), "sources": reading.sources, "ruleset": RULESET_VERSION},
-                         sort_keys=True, separators=(",", ":"))
+    payload = _CANONICAL_JSON.encode(
+        {"case": case_to_json(reading.case), "sources": reading.sources, "ruleset": RULESET_VERSION})
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -106,26 +106,30 @@ def case_from_json(document: Any) -> Case:
 
 
 @cache
-def _json_fields(cls: type) -> tuple[tuple[str, str], ...]:
-    """(attribute, JSON name) of each field of a dataclass in the JSON form: a function of the class only."""
+def _json_fields(cls: type) -> tuple[tuple[str, str], ...] | None:
+    """(attribute, JSON name) of each field of a dataclass in the JSON form; None for any other type.
+    A function of the class only, so computed once per class."""
+    if not dataclasses.is_dataclass(cls):
+        return None
     return tuple((f.name, _camel(f.name)) for f in dataclasses.fields(cls) if f.name not in _SKIPPED_FIELDS)
 
 
 def _encode(value: Any) -> Any:
     if isinstance(value, Enum):
-        return value.value
+        return value._value_  # what .value returns, without the property's two Python calls
     if isinstance(value, PartialDate):
         return str(value)
     if isinstance(value, tuple):
         return [_encode(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        members = {}
-        for name, key in _json_fields(type(value)):
-            member = getattr(value, name)
-            if member is not None:
-                members[key] = _encode(member)
-        return members
-    return value
+    fields = _json_fields(type(value))
+    if fields is None:
+        return value
+    members = {}
+    for name, key in fields:
+        member = getattr(value, name)
+        if member is not None:
+            members[key] = _encode(member)
+    return members
 
 
 def case_to_json(case: Case) -> dict[str, Any]:
