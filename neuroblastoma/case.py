@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from neuroblastoma.ages import AgeAtDiagnosis, PartialDate
 from neuroblastoma.anatomy import Compartment, Laterality, NodalRegion
@@ -225,9 +225,10 @@ class Case:
         if self.age_days is None and self.birth_date and self.diagnosis_date:
             AgeAtDiagnosis.between(self.birth_date, self.diagnosis_date)  # raises on impossible dates
 
-    @property
+    @cached_property
     def age(self) -> AgeAtDiagnosis | None:
-        """Age at diagnosis: exact when given in days, else the interval the two dates allow."""
+        """Age at diagnosis: exact when given in days, else the interval the two dates allow. (Computed
+        once per case: staging, both risk schemas and the card all read it.)"""
         if self.age_days is not None:
             return AgeAtDiagnosis(self.age_days, self.age_days_max or self.age_days)
         if self.birth_date is None or self.diagnosis_date is None:

@@ -89,7 +89,8 @@ def table_trace(
     warnings: tuple[RuleWarning, ...],
 ) -> Trace:
     """Render a table match as a trace: the row(s), their citations, deciding and missing inputs."""
-    used = [factor for factor in possible if any(factor in row.when for row in match.rows)]
+    named = {factor for row in match.rows for factor in row.when}
+    used = [factor for factor in possible if factor in named]
     steps = tuple(f"{factor.name}: {describe(possible[factor])}" for factor in used)
     if match.determinate:
         labels = " / ".join(dict.fromkeys(row.label for row in match.rows))
