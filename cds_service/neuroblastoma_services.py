@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from cds_service.cards import missing_data_card, resection_card, stage_risk_card, workup_card
+from cds_service.cards.card_json import compact
 from cds_service.data_notes import data_notes
 from cds_service.prefetch_templates import STAGING_PREFETCH
 from cds_service.registry import ServiceRegistry
@@ -56,12 +57,14 @@ def _call_key(call: ServiceCall) -> tuple[str, ...]:
 
 
 def _action(plan: ResultAction, label: str) -> dict[str, Any] | None:
+    """The card action for a plan, without empty members (CDS Hooks G2): a created Observation is ours and
+    has none (results_to_fhir); an updated one is a record from the EHR, so its empty members are dropped."""
     if plan.kind == "create":
         return {"type": "create", "description": f"Record {label} (preliminary)", "resource": plan.resource}
     if plan.kind == "update":
         changes = ", ".join(f"{op['op']} {op['path']}" for op in plan.patch)
         return {"type": "update", "description": f"Update the recorded {label} (JSON Patch: {changes})",
-                "resource": plan.resource}
+                "resource": compact(plan.resource)}
     return None
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from cds_service.cards.card_json import (
     card_source,
-    compact,
     fit_summary,
     override_reasons,
     reference_links,
@@ -111,11 +110,11 @@ def stage_risk_card(
     result: Classification, case: Case, *, primary_schema: str, call_key: tuple[str, ...],
     actions: list[dict[str, Any]], notes: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The card and its suggestion uuids. ``call_key`` (service, hook instance, patient) makes uuids stable."""
+    """The card and its suggestion uuids. ``call_key`` (service, hook instance, patient) makes uuids stable;
+    ``actions`` come without empty members (the service's ``_actions``: its own Observations have none)."""
     card_uuid = stable_uuid(*call_key, KIND)
     suggestion_uuid = stable_uuid(*call_key, KIND, "record")
-    # Built without empty members (CDS Hooks forbids them): only the actions' FHIR resources, data from the
-    # record, need ``compact``.
+    # Built without empty members, which CDS Hooks forbids (G2); nothing is built only to be stripped again.
     card: dict[str, Any] = {
         "uuid": card_uuid,
         "summary": stage_risk_summary(result, primary_schema),
@@ -125,7 +124,7 @@ def stage_risk_card(
     }
     if actions:
         card["suggestions"] = [{"label": "Record the stage and risk groups (preliminary)", "uuid": suggestion_uuid,
-                                "isRecommended": False, "actions": compact(actions)}]
+                                "isRecommended": False, "actions": actions}]
         card["selectionBehavior"] = "at-most-one"
     card["overrideReasons"] = override_reasons()
     card["links"] = reference_links()

@@ -3,6 +3,8 @@ and COG 2021 risk Observations. Status ``preliminary``: a suggestion until a cli
 
 An indeterminate result carries no value: ``dataAbsentReason`` temp-unknown and a note listing what
 is missing — never a made-up value. Out of scope (ganglioneuroma, mature) is ``not-applicable``.
+For a reading with a patient, the resources have no empty members (no null, "", [] or {}): CDS Hooks
+cards carry them as they are.
 """
 
 from __future__ import annotations

@@ -1,0 +1,53 @@
+"""The result Observations have no empty members: the stage/risk card carries them as they are (CDS Hooks G2)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from fhir_mappings.reading.case_reader import CaseReading, MappingReport, read_case
+from fhir_mappings.results_codes import COG_2021_RISK_CODE, INRG_2009_RISK_CODE, STAGE_CODE
+from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology.codes import SCT_INRGSS_METHOD
+from fhir_mappings.writing.case_to_fhir import case_to_bundle
+from fhir_mappings.writing.results_to_fhir import INRG_RISK_LEVEL_COMPONENT, result_resources
+from neuroblastoma.case import Case
+from neuroblastoma.case_json import case_from_json
+from neuroblastoma.classification import classify
+from tests.cds_service.cds_hooks_schema import empty_members
+from tests.examples import CASE_FILES
+from tests.neuroblastoma.case_strategies import cases
+
+EFFECTIVE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+WRITTEN_CODES = (
+    STAGE_CODE, INRG_2009_RISK_CODE, COG_2021_RISK_CODE, SCT_INRGSS_METHOD, INRG_RISK_LEVEL_COMPONENT,
+    vs.METHOD_INRGSS, vs.METHOD_INRG_2009, vs.METHOD_COG_2021,
+    *vs.STAGE_CODING.values(), *vs.INRG_GROUP_CODING.values(), *vs.INRG_2009_RISK_CODING.values(),
+    *vs.COG_2021_RISK_CODING.values(), *vs.RISK_GENERIC_CODING.values(), *vs.DATA_ABSENT_REASON_FOR.values(),
+)
+
+
+def test_every_code_written_has_a_system_a_code_and_a_display() -> None:
+    for code in WRITTEN_CODES:
+        assert code.system and code.code and code.display, code
+
+
+def _assert_no_empty_members(reading: CaseReading) -> None:
+    for resource in result_resources(classify(reading.case), reading, EFFECTIVE).all():
+        assert not list(empty_members(resource)), resource
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: Path(p).stem)
+def test_example_results_have_no_empty_members(path: Path) -> None:
+    case = case_from_json(json.loads(path.read_text(encoding="utf-8")))
+    _assert_no_empty_members(read_case([case_to_bundle(case)], case.patient))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_results_of_any_case_have_no_empty_members(case: Case) -> None:
+    _assert_no_empty_members(CaseReading(case, f"Patient/{case.patient}", None, True, MappingReport()))
