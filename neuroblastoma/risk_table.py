@@ -90,6 +90,7 @@ def known(factor: Factor, value: Hashable | None) -> frozenset[Hashable]:
     """The possible values of a factor: the one value when known, the whole domain when not."""
     if value is None:
         return factor.domain
-    if value not in factor.domain:
+    possible = frozenset({value})
+    if not possible <= factor.domain:
         raise ValueError(f"{value!r} is not a value of {factor.name}")
-    return frozenset({value})
+    return possible

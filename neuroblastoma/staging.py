@@ -343,9 +343,8 @@ def _one_per_fact(missing: Iterable[MissingInput]) -> tuple[MissingInput, ...]:
 _STAGE_ORDER = tuple(Stage)
 
 
-def _ordered(stages: Iterable[Stage]) -> tuple[Stage, ...]:
-    chosen = set(stages)
-    return tuple(s for s in _STAGE_ORDER if s in chosen)
+def _ordered(stages: frozenset[Stage]) -> tuple[Stage, ...]:
+    return tuple(sorted(stages, key=_STAGE_ORDER.index))
 
 
 # The metastatic stage by MS eligibility (Monclair 2009 Table 2).
