@@ -61,8 +61,7 @@ from neuroblastoma.facts import Presence
 
 MCODE_HISTOLOGY_EXTENSION = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
 IGNORED_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
-# Codes the rules read: an Observation or Condition with none of them is reported unrecognised unvalidated.
-READ_OBSERVATION_CODINGS: frozenset[CodingKey] = frozenset(READER_BY_CODING) | RESULT_OBSERVATION_CODINGS
+# Codes the rules read: a Condition with none of them is reported unrecognised unvalidated.
 READ_CONDITION_CODINGS: frozenset[CodingKey] = (
     vs.NEUROBLASTOMA_CONDITION_CODINGS | frozenset(vs.HISTOLOGY_CANDIDATES_BY_CODING) | vs.SECONDARY_NEOPLASM_CODINGS)
 
@@ -139,13 +138,21 @@ def _is_unread_condition(condition: Resource) -> bool:
     return not any(key in READ_CONDITION_CODINGS for key in keys)
 
 
-def _is_unread_observation(observation: Resource, keys: list[CodingKey] | None) -> bool:
-    """True when, from the unvalidated resource, the Observation would be reported unrecognised: its
-    ``keys`` (None: code too broken to tell) name nothing the rules read and its status is not ignored."""
-    if keys is None or any(key in READ_OBSERVATION_CODINGS for key in keys):
-        return False
-    status = observation.get("status")
-    return not (isinstance(status, str) and status in IGNORED_STATUSES)
+def _kind_coding(keys: list[CodingKey]) -> CodingKey | None:
+    """The first of an Observation's codings that names a kind the rules read."""
+    for key in keys:
+        if key in READER_BY_CODING:
+            return key
+    return None
+
+
+def _is_existing_result(keys: list[CodingKey]) -> bool:
+    return any(key in RESULT_OBSERVATION_CODINGS for key in keys)
+
+
+def _has_ignored_status(resource: Resource) -> bool:
+    status = resource.get("status")
+    return isinstance(status, str) and status in IGNORED_STATUSES
 
 
 def _verification(condition: Resource) -> str:
@@ -231,8 +238,9 @@ class _Reader:
         """Validate and read one Observation of the patient's; one the rules never read is not validated."""
         ref = reference_of(resource)
         code = resource.get("code")
-        keys = well_formed_codings(code) if code is not None else None
-        if _is_unread_observation(resource, keys):
+        keys = well_formed_codings(code) if code is not None else None  # None: too broken to tell unvalidated
+        kind = _kind_coding(keys) if keys is not None else None
+        if keys is not None and kind is None and not _is_existing_result(keys) and not _has_ignored_status(resource):
             self.unrecognised.append(ref)
             return
         if not self.valid(resource):
@@ -242,9 +250,9 @@ class _Reader:
             return
         if keys is None:
             keys = codings(code)
-        kind = next((key for key in keys if key in READER_BY_CODING), None)
+            kind = _kind_coding(keys)
         if kind is None:
-            if any(key in RESULT_OBSERVATION_CODINGS for key in keys):
+            if _is_existing_result(keys):
                 self.existing.append(resource)
             else:
                 self.unrecognised.append(ref)
@@ -254,7 +262,7 @@ class _Reader:
             self.recorded_only.append(ref)
             return
         try:
-            self.findings.extend(observation_findings(resource, read, ref, self.moment(observed_at_text(resource))))
+            self.findings += observation_findings(resource, read, ref, self.moment(observed_at_text(resource)))
         except UnreadableValueError:
             self.unrecognised.append(ref)
 
@@ -290,8 +298,16 @@ class _Reader:
             self.unrecognised.append(ref)
 
 
-def _winner_values(winners: dict[str, Finding], prefix: str) -> list[Finding]:
-    return [finding for key, finding in winners.items() if key.startswith(prefix)]
+def _by_kind(winners: dict[str, Finding]) -> dict[str, list[Finding]]:
+    """The winners grouped by the part of their key before its first colon (``site`` for ``site:liver``)."""
+    kinds: dict[str, list[Finding]] = {}
+    for key, finding in winners.items():
+        kind = key.partition(":")[0]
+        if kind in kinds:
+            kinds[kind].append(finding)
+        else:
+            kinds[kind] = [finding]
+    return kinds
 
 
 def _value(winners: dict[str, Finding], key: str, default: Any) -> Any:
@@ -299,9 +315,9 @@ def _value(winners: dict[str, Finding], key: str, default: Any) -> Any:
     return finding.value if finding else default
 
 
-def _primaries(winners: dict[str, Finding], condition: Resource | None, multifocal: Presence,
-               notes: list[str]) -> tuple[PrimaryTumour, ...]:
-    sites = sorted(_winner_values(winners, "primary:"), key=lambda f: (f.at is not None, f.at), reverse=True)
+def _primaries(winners: dict[str, Finding], kinds: dict[str, list[Finding]], condition: Resource | None,
+               multifocal: Presence, notes: list[str]) -> tuple[PrimaryTumour, ...]:
+    sites = sorted(kinds.get("primary", ()), key=lambda f: (f.at is not None, f.at), reverse=True)
     if not sites and condition is not None:
         compartment = lookup(vs.COMPARTMENT_BY_CODING, condition.get("bodySite"))
         side = lookup(vs.LATERALITY_BY_CODING, condition.get("bodySite")) or Laterality.UNKNOWN
@@ -311,8 +327,8 @@ def _primaries(winners: dict[str, Finding], condition: Resource | None, multifoc
     if len(sites) > 1 and multifocal is not Presence.PRESENT:
         notes.append("several primary sites are reported without multifocality: the most recent is used")
         sites = sites[:1]
-    idrfs = tuple(replace(f.value, source=f.source) for f in _winner_values(winners, "idrf:"))
-    extensions = tuple(f.value for f in _winner_values(winners, "extension:"))
+    idrfs = tuple(replace(f.value, source=f.source) for f in kinds.get("idrf", ()))
+    extensions = tuple(f.value for f in kinds.get("extension", ()))
     summary = _value(winners, "idrf-summary", Presence.UNKNOWN)
     if not sites:
         if condition is None:
@@ -376,18 +392,12 @@ def read_case(items: Iterable[Any], patient_id: str | None = None) -> CaseReadin
         patient = None
     patient_id = patient_id or (patient.get("id") if patient else None)
     subject = _Subject(patient_id, gathered)
-    owned: dict[str, list[Resource]] = {"Condition": [], "Observation": []}
     others: list[str] = []
-    for resource_type, mine in owned.items():
-        for resource in gathered.of_type(resource_type):
-            if subject.owns(resource):
-                mine.append(resource)
-            else:
-                others.append(reference_of(resource))
-    other_patients = tuple(others)
-
     condition: Resource | None = None
-    for resource in owned["Condition"]:
+    for resource in gathered.of_type("Condition"):
+        if not subject.owns(resource):
+            others.append(reference_of(resource))
+            continue
         diagnosis = reader.condition(resource)
         if diagnosis is None:
             continue
@@ -395,11 +405,16 @@ def read_case(items: Iterable[Any], patient_id: str | None = None) -> CaseReadin
             condition = diagnosis
         else:
             reader.notes.append(f"several neuroblastoma Conditions: {reference_of(condition)} is used")
-    for resource in owned["Observation"]:
-        reader.observation(resource)
+    for resource in gathered.of_type("Observation"):
+        if subject.owns(resource):
+            reader.observation(resource)
+        else:
+            others.append(reference_of(resource))
+    other_patients = tuple(others)
 
     resolved = resolve(reader.findings)
     winners = resolved.winners
+    kinds = _by_kind(winners)
     multifocal = _value(winners, "multifocal", Presence.UNKNOWN)
     notes = list(reader.notes)
     age_interval = _onset_age_days(condition) if condition else None
@@ -411,24 +426,24 @@ def read_case(items: Iterable[Any], patient_id: str | None = None) -> CaseReadin
     histology = _value(winners, "histology", HistologicCategory.UNKNOWN)
     facts: dict[str, Any] = dict(
         patient=patient_id or "unknown-patient",
-        primaries=_primaries(winners, condition, multifocal, notes),
+        primaries=_primaries(winners, kinds, condition, multifocal, notes),
         multifocal=multifocal,
-        lymph_nodes=tuple(f.value for f in _winner_values(winners, "node:")),
+        lymph_nodes=tuple(f.value for f in kinds.get("node", ())),
         metastases=tuple(MetastasisFinding(MetastaticSite(f.key.split(":", 1)[1]), f.value.presence,
                                            f.value.equivocal, f.source)
-                         for f in _winner_values(winners, "site:")),
+                         for f in kinds.get("site", ())),
         metastatic_survey=_value(winners, "work-up", Presence.UNKNOWN),
         bone_marrow=_marrow(winners),
         functional_imaging=_imaging(winners),
         primary_mibg_avid=_value(winners, "mibg-avidity", Presence.UNKNOWN),
-        effusions=tuple(f.value for f in _winner_values(winners, "effusion:")),
+        effusions=tuple(f.value for f in kinds.get("effusion", ())),
         histology=histology,
         grade=_value(winners, "grade", DifferentiationGrade.UNKNOWN),
         inpc=_value(winners, "inpc", InpcClass.UNKNOWN),
         mycn=_value(winners, "mycn", MycnStatus.UNKNOWN),
         chr11q_aberration=_value(winners, "11q", Presence.UNKNOWN),
         chr1p_aberration=_value(winners, "1p", Presence.UNKNOWN),
-        other_scas=tuple(f.value for f in _winner_values(winners, "other-sca:")),
+        other_scas=tuple(f.value for f in kinds.get("other-sca", ())),
         ploidy=_ploidy(winners),
         ms_symptoms=_value(winners, "symptoms", Presence.UNKNOWN),
         resection=_value(winners, "resection", ResectionExtent.UNKNOWN),

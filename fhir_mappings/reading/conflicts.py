@@ -36,13 +36,20 @@ def _rank(finding: Finding) -> tuple[bool, datetime]:
 def resolve(findings: Iterable[Finding]) -> Resolved:
     groups: dict[str, list[Finding]] = {}
     for finding in findings:
-        groups.setdefault(finding.key, []).append(finding)
+        group = groups.get(finding.key)
+        if group is None:
+            groups[finding.key] = [finding]
+        else:
+            group.append(finding)
     winners: dict[str, Finding] = {}
     discordances: list[Discordance] = []
     for key, group in groups.items():
+        if len(group) == 1:  # reported once: nothing to choose, nobody to disagree
+            winners[key] = group[0]
+            continue
         winner = max(group, key=_rank)
         winners[key] = winner
-        disagreeing = tuple(f.source for f in group if f.value != winner.value and f.source != winner.source)
+        disagreeing = [f.source for f in group if f.value != winner.value and f.source != winner.source]
         if disagreeing:
-            discordances.append(Discordance(key, winner.source, disagreeing))
+            discordances.append(Discordance(key, winner.source, tuple(disagreeing)))
     return Resolved(winners, tuple(discordances))

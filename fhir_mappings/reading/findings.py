@@ -9,9 +9,8 @@ when the value is not in a form or code we accept — the resource is then count
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from fhir_mappings.reading.values import (
     any_coding_in,
@@ -49,8 +48,9 @@ class UnreadableValueError(Exception):
     """The resource's value is in no form or code this service accepts."""
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
+    """One fact one resource reports (immutable; a named tuple: a chart gives dozens per call)."""
+
     key: str
     fact: FactKey
     value: Any
@@ -59,20 +59,23 @@ class Finding:
     preliminary: bool = False
 
 
-@dataclass(frozen=True)
-class PrimarySite:
+# The values of findings are immutable records. PrimarySite, SiteStatus and MarrowReading are named
+# tuples rather than frozen dataclasses: a chart gives dozens per call, and competing findings compare
+# their values (conflicts.py), both several times cheaper for a tuple. Findings of one key always hold
+# values of one type, so tuple equality is the equality wanted.
+
+
+class PrimarySite(NamedTuple):
     compartment: Compartment | None
     side: Laterality
 
 
-@dataclass(frozen=True)
-class SiteStatus:
+class SiteStatus(NamedTuple):
     presence: Presence
     equivocal: bool
 
 
-@dataclass(frozen=True)
-class MarrowReading:
+class MarrowReading(NamedTuple):
     presence: Presence | None
     percent: float | None
     method: MarrowMethod
@@ -127,7 +130,8 @@ def _part_presence(part: Resource | None) -> Presence:
 
 
 def _equivocal(resource: Resource) -> bool:
-    return any_coding_in(vs.EQUIVOCAL_CODINGS, resource.get("interpretation") or [])
+    interpretation = resource.get("interpretation")
+    return bool(interpretation) and any_coding_in(vs.EQUIVOCAL_CODINGS, interpretation)
 
 
 def _presence_or_equivocal(resource: Resource, equivocal: bool) -> Presence:
@@ -238,12 +242,17 @@ def _marrow_percent(resource: Resource) -> list[tuple[str, FactKey, Any]]:
     return [("marrow-percent", FactKey.BONE_MARROW, MarrowReading(None, percent, _marrow_method(resource)))]
 
 
+# Functional-imaging Observation.code coding -> the key of its finding (``imaging:<modality>:<tissue>``).
+_IMAGING_KEY_BY_CODING: dict[CodingKey, str] = {
+    coding: f"imaging:{modality.value}:{'bone' if target is ImagingTarget.BONE else 'bone-marrow'}"
+    for coding, (modality, target) in vs.FUNCTIONAL_IMAGING_BY_CODING.items()}
+
+
 def _imaging(resource: Resource) -> list[tuple[str, FactKey, Any]]:
-    modality, target = lookup(vs.FUNCTIONAL_IMAGING_BY_CODING, resource.get("code"))
+    key = lookup(_IMAGING_KEY_BY_CODING, resource.get("code"))
     equivocal = _equivocal(resource)
     presence = _presence_or_equivocal(resource, equivocal)
-    suffix = "bone" if target is ImagingTarget.BONE else "bone-marrow"
-    return [(f"imaging:{modality.value}:{suffix}", FactKey.FUNCTIONAL_IMAGING, SiteStatus(presence, equivocal))]
+    return [(key, FactKey.FUNCTIONAL_IMAGING, SiteStatus(presence, equivocal))]
 
 
 def _mycn(resource: Resource) -> list[tuple[str, FactKey, Any]]:
@@ -323,12 +332,6 @@ READER_BY_CODING: dict[CodingKey, Reader | None] = {
     key: READERS[kind] if kind.decisive else None for key, kind in OBSERVATION_KIND_BY_CODING.items()}
 
 
-def observation_findings(resource: Resource, read: Reader, source: str, at: datetime | None) -> list[Finding]:
-    """Findings of one Observation of a decisive kind, read by ``read``; raises UnreadableValueError."""
-    preliminary = resource.get("status") in PRELIMINARY_STATUSES
-    return [Finding(key, fact, value, source, at, preliminary) for key, fact, value in read(resource)]
-
-
 _CONDITION_PRESENCE = {"confirmed": Presence.PRESENT, "refuted": Presence.ABSENT}
 
 
@@ -350,6 +353,17 @@ def metastasis_condition_findings(resource: Resource, source: str, at: datetime 
         raise UnreadableValueError("metastatic site not recognised")
     equivocal = status in ("provisional", "differential", "unconfirmed")
     return [Finding(f"site:{site.value}", FactKey.METASTASES, SiteStatus(presence, equivocal), source, at)]
+
+
+
+
+def observation_findings(resource: Resource, read: Reader, source: str, at: datetime | None) -> list[Finding]:
+    """Findings of one Observation of a decisive kind, read by ``read``; raises UnreadableValueError."""
+    preliminary = resource.get("status") in PRELIMINARY_STATUSES
+    findings = []
+    for key, fact, value in read(resource):
+        findings.append(Finding(key, fact, value, source, at, preliminary))
+    return findings
 
 
 __all__ = ["FINAL_STATUSES", "READER_BY_CODING", "Finding", "MarrowReading", "MetastaticSite", "PrimarySite",

@@ -37,14 +37,15 @@ def _entries(bundle: Resource) -> Iterator[tuple[str | None, Any]]:
         yield full_url, entry.get("resource")
 
 
-def _walk(item: Any, full_url: str | None, depth: int = 0) -> Iterator[tuple[str | None, Resource]]:
+def _flatten(item: Any, full_url: str | None, found: list[tuple[str | None, Resource]], depth: int = 0) -> None:
+    """Append ``(fullUrl, resource)`` for a resource, or for each resource of a Bundle (nested)."""
     if depth > 8 or not isinstance(item, dict) or not isinstance(item.get("resourceType"), str):
         return
     if item["resourceType"] == "Bundle":
         for entry_url, resource in _entries(item):
-            yield from _walk(resource, entry_url, depth + 1)
+            _flatten(resource, entry_url, found, depth + 1)
         return
-    yield full_url, item
+    found.append((full_url, item))
 
 
 def gather(items: Iterable[Any]) -> GatheredResources:
@@ -53,24 +54,27 @@ def gather(items: Iterable[Any]) -> GatheredResources:
     The same ``Type/id`` seen twice is kept once: the copy with the later ``meta.lastUpdated``
     (or the later arrival when neither says), and the duplicate is noted.
     """
-    gathered = GatheredResources()
-    index: dict[str, int] = {}
+    found: list[tuple[str | None, Resource]] = []
     for item in items:
-        for full_url, resource in _walk(item, None):
-            resource_type = resource["resourceType"]
-            ref = reference_of(resource)
-            if full_url:
-                gathered.full_urls[full_url] = ref
-            bucket = gathered.by_type.setdefault(resource_type, [])
-            if resource.get("id") and ref in index:
+        _flatten(item, None, found)
+    gathered = GatheredResources()
+    index: dict[str, int] = {}  # Type/id -> its position in its type's bucket
+    for full_url, resource in found:
+        ref = reference_of(resource)
+        if full_url:
+            gathered.full_urls[full_url] = ref
+        bucket = gathered.by_type.get(resource["resourceType"])
+        if bucket is None:
+            bucket = gathered.by_type[resource["resourceType"]] = []
+        if resource.get("id"):
+            position = index.get(ref)
+            if position is not None:
                 gathered.duplicates.append(ref)
-                kept = bucket[index[ref]]
-                if _last_updated(resource) >= _last_updated(kept):
-                    bucket[index[ref]] = resource
+                if _last_updated(resource) >= _last_updated(bucket[position]):
+                    bucket[position] = resource
                 continue
-            if resource.get("id"):
-                index[ref] = len(bucket)
-            bucket.append(resource)
+            index[ref] = len(bucket)
+        bucket.append(resource)
     return gathered
 
 

@@ -31,21 +31,32 @@ _INTERPRETATION_PRESENCE = {
 
 def codings(concept: Any) -> list[CodingKey]:
     """``(system, code)`` of every coding in a CodeableConcept (or a list of them)."""
-    concepts = concept if isinstance(concept, list) else [concept]
     keys = []
-    for item in concepts:
+    for item in concept if isinstance(concept, list) else (concept,):
         if isinstance(item, dict):
-            for coding in item.get("coding") or []:
-                if isinstance(coding, dict) and coding.get("system") and coding.get("code"):
-                    keys.append((str(coding["system"]), str(coding["code"])))
+            for coding in item.get("coding") or ():
+                if isinstance(coding, dict):
+                    system, code = coding.get("system"), coding.get("code")
+                    if system and code:
+                        keys.append((str(system), str(code)))
     return keys
 
 
 def lookup(table: Mapping[CodingKey, V], concept: Any) -> V | None:
-    for key in codings(concept):
-        value = table.get(key)
-        if value is not None:
-            return value
+    """The value of the first coding of ``concept`` that ``table`` knows (``codings`` order).
+
+    It walks the codings itself rather than building ``codings``' list: it runs several times per
+    Observation (dozens of times per case read) and can stop at the first coding it knows.
+    """
+    for item in concept if isinstance(concept, list) else (concept,):
+        if isinstance(item, dict):
+            for coding in item.get("coding") or ():
+                if isinstance(coding, dict):
+                    system, code = coding.get("system"), coding.get("code")
+                    if system and code:
+                        value = table.get((str(system), str(code)))
+                        if value is not None:
+                            return value
     return None
 
 
@@ -69,7 +80,7 @@ def well_formed_codings(concept: Any) -> list[CodingKey] | None:
         if not isinstance(coding, dict):
             return None
         system, code = coding.get("system"), coding.get("code")
-        if not isinstance(system, str | None) or not isinstance(code, str | None):
+        if not (system is None or isinstance(system, str)) or not (code is None or isinstance(code, str)):
             return None
         if system and code:
             keys.append((system, code))
@@ -84,13 +95,16 @@ def presence_value(element: Resource) -> Presence | None:
     """present/absent/unknown from a resource or component; None when it carries no readable value."""
     if "dataAbsentReason" in element:
         return Presence.UNKNOWN
-    if isinstance(element.get("valueBoolean"), bool):
-        return Presence.PRESENT if element["valueBoolean"] else Presence.ABSENT
-    if "valueCodeableConcept" in element:
-        value = lookup(PRESENCE_BY_CODING, element["valueCodeableConcept"])
+    boolean = element.get("valueBoolean")
+    if isinstance(boolean, bool):
+        return Presence.PRESENT if boolean else Presence.ABSENT
+    concept = element.get("valueCodeableConcept")
+    if concept is not None:
+        value = lookup(PRESENCE_BY_CODING, concept)
         if value is not None:
             return value
-    return lookup(_INTERPRETATION_PRESENCE, element.get("interpretation") or [])
+    interpretation = element.get("interpretation")
+    return lookup(_INTERPRETATION_PRESENCE, interpretation) if interpretation else None
 
 
 def quantity_value(element: Resource) -> float | None:
