@@ -20,7 +20,7 @@ from fhir_mappings.reading.findings import (
     SiteStatus,
     UnreadableValueError,
     metastasis_condition_findings,
-    observation_findings,
+    observation_finding,
 )
 from fhir_mappings.reading.resources import GatheredResources, Resource, gather, reference_of
 from fhir_mappings.reading.validation import InvalidResource, validate
@@ -262,9 +262,12 @@ class _Reader:
             self.recorded_only.append(ref)
             return
         try:
-            self.findings += observation_findings(resource, read, ref, self.moment(observed_at_text(resource)))
+            finding = observation_finding(resource, read, ref, self.moment(observed_at_text(resource)))
         except UnreadableValueError:
             self.unrecognised.append(ref)
+            return
+        if finding is not None:
+            self.findings.append(finding)
 
     def condition(self, resource: Resource) -> Resource | None:
         """Validate and read one Condition of the patient's; returns it when it is a neuroblastoma diagnosis.

@@ -8,7 +8,7 @@ when the value is not in a form or code we accept — the resource is then count
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -143,17 +143,19 @@ def _presence_or_equivocal(resource: Resource, equivocal: bool) -> Presence:
     return _presence(resource)
 
 
-Reader = Callable[[Resource], list[tuple[str, FactKey, Any]]]
+Fact = tuple[str, FactKey, Any]  # (finding key, the case fact it feeds, value)
+# A reader gives the one fact an Observation reports, or None when it reports nothing to use.
+Reader = Callable[[Resource], Fact | None]
 
 
-def _primary_site(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _primary_site(resource: Resource) -> Fact | None:
     compartment = lookup(vs.COMPARTMENT_BY_CODING, resource.get("valueCodeableConcept"))
     if compartment is None:
         compartment = lookup(vs.COMPARTMENT_BY_CODING, resource.get("bodySite"))
     if compartment is None:
         raise UnreadableValueError("primary tumour compartment not recognised")
     site = PrimarySite(compartment, _side(resource))
-    return [(f"primary:{compartment.value}:{site.side.value}", FactKey.PRIMARY_TUMOUR, site)]
+    return (f"primary:{compartment.value}:{site.side.value}", FactKey.PRIMARY_TUMOUR, site)
 
 
 def _spinal(parts: dict[CodingKey, Resource]) -> SpinalCanalFinding | None:
@@ -169,7 +171,7 @@ def _spinal(parts: dict[CodingKey, Resource]) -> SpinalCanalFinding | None:
                               _part_presence(parts.get(_CORD_SIGNAL_ABNORMAL)))
 
 
-def _idrf(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _idrf(resource: Resource) -> Fact | None:
     code = lookup(vs.IDRF_BY_CODING, resource.get("code"))
     assert isinstance(code, IdrfCode)  # noqa: S101 - the kind lookup guarantees an IDRF code
     parts = components(resource)
@@ -183,10 +185,10 @@ def _idrf(resource: Resource) -> list[tuple[str, FactKey, Any]]:
     if status is None and relation is None and spinal is None:
         raise UnreadableValueError("IDRF without a call or a relation")
     finding = IdrfFinding(code, status or Presence.UNKNOWN, structure, relation, spinal)
-    return [(f"idrf:{code.value}", FactKey.IDRF, finding)]
+    return (f"idrf:{code.value}", FactKey.IDRF, finding)
 
 
-def _extension(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _extension(resource: Resource) -> Fact | None:
     parts = components(resource)
     part = parts.get(_COMPARTMENT)
     compartment = lookup(vs.COMPARTMENT_BY_CODING, part.get("valueCodeableConcept")) if part else None
@@ -196,12 +198,12 @@ def _extension(resource: Resource) -> list[tuple[str, FactKey, Any]]:
         raise UnreadableValueError("extension compartment not recognised")
     contiguous = _part_presence(parts.get(_CONTIGUOUS))
     if presence_value(resource) is Presence.ABSENT:
-        return []  # "no extension into X" is the default
+        return None  # "no extension into X" is the default
     extension = TumourExtension(compartment, _side(resource, parts), contiguous)
-    return [(f"extension:{compartment.value}:{extension.side.value}", FactKey.EXTENSION, extension)]
+    return (f"extension:{compartment.value}:{extension.side.value}", FactKey.EXTENSION, extension)
 
 
-def _node(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _node(resource: Resource) -> Fact | None:
     parts = components(resource)
     part = parts.get(_NODAL_REGION)
     region = lookup(vs.NODAL_REGION_BY_CODING, part.get("valueCodeableConcept")) if part else None
@@ -210,12 +212,12 @@ def _node(resource: Resource) -> list[tuple[str, FactKey, Any]]:
     if region is None:
         # Region unknown: regional versus distant cannot be told, so distant spread stays unknown.
         status = Presence.UNKNOWN if presence is Presence.PRESENT else presence
-        return [("site:distant-lymph-node", FactKey.METASTASES, SiteStatus(status, False))]
+        return ("site:distant-lymph-node", FactKey.METASTASES, SiteStatus(status, False))
     node = NodalFinding(region, presence, _side(resource, parts))
-    return [(f"node:{region.value}:{node.side.value}", FactKey.LYMPH_NODES, node)]
+    return (f"node:{region.value}:{node.side.value}", FactKey.LYMPH_NODES, node)
 
 
-def _site(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _site(resource: Resource) -> Fact | None:
     part = components(resource).get(_METASTATIC_SITE_CODE)
     site = lookup(vs.METASTATIC_SITE_BY_CODING, part.get("valueCodeableConcept")) if part else None
     site = site or lookup(vs.METASTATIC_SITE_BY_CODING, resource.get("bodySite"))
@@ -223,23 +225,23 @@ def _site(resource: Resource) -> list[tuple[str, FactKey, Any]]:
         raise UnreadableValueError("metastatic site not recognised")
     equivocal = _equivocal(resource)
     presence = _presence_or_equivocal(resource, equivocal)
-    return [(f"site:{site.value}", FactKey.METASTASES, SiteStatus(presence, equivocal))]
+    return (f"site:{site.value}", FactKey.METASTASES, SiteStatus(presence, equivocal))
 
 
 def _marrow_method(resource: Resource) -> MarrowMethod:
     return lookup(vs.MARROW_METHOD_BY_CODING, resource.get("method")) or MarrowMethod.UNKNOWN
 
 
-def _marrow_involvement(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _marrow_involvement(resource: Resource) -> Fact | None:
     reading = MarrowReading(_presence(resource), None, _marrow_method(resource))
-    return [("marrow-involvement", FactKey.BONE_MARROW, reading)]
+    return ("marrow-involvement", FactKey.BONE_MARROW, reading)
 
 
-def _marrow_percent(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _marrow_percent(resource: Resource) -> Fact | None:
     percent = quantity_value(resource)
     if percent is None or not 0 <= percent <= 100:
         raise UnreadableValueError("marrow tumour-cell percentage must be a quantity from 0 to 100")
-    return [("marrow-percent", FactKey.BONE_MARROW, MarrowReading(None, percent, _marrow_method(resource)))]
+    return ("marrow-percent", FactKey.BONE_MARROW, MarrowReading(None, percent, _marrow_method(resource)))
 
 
 # Functional-imaging Observation.code coding -> the key of its finding (``imaging:<modality>:<tissue>``).
@@ -248,14 +250,14 @@ _IMAGING_KEY_BY_CODING: dict[CodingKey, str] = {
     for coding, (modality, target) in vs.FUNCTIONAL_IMAGING_BY_CODING.items()}
 
 
-def _imaging(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _imaging(resource: Resource) -> Fact | None:
     key = lookup(_IMAGING_KEY_BY_CODING, resource.get("code"))
     equivocal = _equivocal(resource)
     presence = _presence_or_equivocal(resource, equivocal)
-    return [(key, FactKey.FUNCTIONAL_IMAGING, SiteStatus(presence, equivocal))]
+    return (key, FactKey.FUNCTIONAL_IMAGING, SiteStatus(presence, equivocal))
 
 
-def _mycn(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _mycn(resource: Resource) -> Fact | None:
     status = lookup(vs.MYCN_STATUS_BY_CODING, resource.get("valueCodeableConcept"))
     if status is None:
         presence = presence_value(resource)  # LOINC 93796-1 "MYCN amplification": present/absent
@@ -263,39 +265,44 @@ def _mycn(resource: Resource) -> list[tuple[str, FactKey, Any]]:
             raise UnreadableValueError("MYCN value not recognised")
         status = {Presence.PRESENT: MycnStatus.AMPLIFIED, Presence.ABSENT: MycnStatus.NOT_AMPLIFIED,
                   Presence.UNKNOWN: MycnStatus.UNKNOWN}[presence]
-    return [("mycn", FactKey.MYCN, status)]
+    return ("mycn", FactKey.MYCN, status)
 
 
 def _simple(key: str, fact: FactKey, read: Callable[[Resource], Any]) -> Reader:
-    return lambda resource: [(key, fact, read(resource))]
+    return lambda resource: (key, fact, read(resource))
 
 
-def _dna_index(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _coded_value(key: str, fact: FactKey, table: Mapping[CodingKey, Any]) -> Reader:
+    """The reader of a fact whose value is a valueCodeableConcept looked up in ``table``."""
+    return lambda resource: (key, fact, _coded(table, resource))
+
+
+def _dna_index(resource: Resource) -> Fact | None:
     value = quantity_value(resource)
     if value is None or not 0 < value < 10:
         raise UnreadableValueError("DNA index must be a positive quantity")
-    return [("dna-index", FactKey.PLOIDY, value)]
+    return ("dna-index", FactKey.PLOIDY, value)
 
 
-def _other_sca(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _other_sca(resource: Resource) -> Fact | None:
     label = lookup(vs.SCA_LABEL_BY_CODING, resource.get("valueCodeableConcept"))
     if label is None:
         raise UnreadableValueError("segmental aberration not recognised")
-    return [(f"other-sca:{label}", FactKey.OTHER_SCA, label)]
+    return (f"other-sca:{label}", FactKey.OTHER_SCA, label)
 
 
-def _symptoms(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _symptoms(resource: Resource) -> Fact | None:
     if any_coding_in(vs.SYMPTOMATIC_CODINGS, resource.get("valueCodeableConcept")):
-        return [("symptoms", FactKey.SYMPTOMS, Presence.PRESENT)]
-    return [("symptoms", FactKey.SYMPTOMS, _presence(resource))]
+        return ("symptoms", FactKey.SYMPTOMS, Presence.PRESENT)
+    return ("symptoms", FactKey.SYMPTOMS, _presence(resource))
 
 
-def _effusion(resource: Resource) -> list[tuple[str, FactKey, Any]]:
+def _effusion(resource: Resource) -> Fact | None:
     kind = lookup(vs.EFFUSION_KIND_BY_CODING, resource.get("code"))
     if _presence(resource) is not Presence.PRESENT:
-        return []
+        return None
     malignant = _part_presence(components(resource).get(_EFFUSION_MALIGNANT_CELLS))
-    return [(f"effusion:{kind.value}", FactKey.EFFUSIONS, Effusion(kind, malignant))]
+    return (f"effusion:{kind.value}", FactKey.EFFUSIONS, Effusion(kind, malignant))
 
 
 READERS: dict[K, Reader] = {
@@ -312,17 +319,17 @@ READERS: dict[K, Reader] = {
     K.MARROW_TUMOUR_CELL_PERCENT: _marrow_percent,
     K.FUNCTIONAL_IMAGING: _imaging,
     K.MIBG_AVIDITY: _simple("mibg-avidity", FactKey.MIBG_AVIDITY, _presence),
-    K.HISTOLOGIC_CATEGORY: _simple("histology", FactKey.HISTOLOGY, lambda r: _coded(vs.HISTOLOGY_BY_CODING, r)),
-    K.DIFFERENTIATION_GRADE: _simple("grade", FactKey.GRADE, lambda r: _coded(vs.GRADE_BY_CODING, r)),
-    K.INPC_CLASS: _simple("inpc", FactKey.INPC, lambda r: _coded(vs.INPC_BY_CODING, r)),
+    K.HISTOLOGIC_CATEGORY: _coded_value("histology", FactKey.HISTOLOGY, vs.HISTOLOGY_BY_CODING),
+    K.DIFFERENTIATION_GRADE: _coded_value("grade", FactKey.GRADE, vs.GRADE_BY_CODING),
+    K.INPC_CLASS: _coded_value("inpc", FactKey.INPC, vs.INPC_BY_CODING),
     K.MYCN_STATUS: _mycn,
     K.CHR_11Q: _simple("11q", FactKey.CHR_11Q, _presence),
     K.CHR_1P: _simple("1p", FactKey.CHR_1P, _presence),
     K.OTHER_SCA: _other_sca,
     K.DNA_INDEX: _dna_index,
-    K.PLOIDY_CATEGORY: _simple("ploidy-category", FactKey.PLOIDY, lambda r: _coded(vs.PLOIDY_BY_CODING, r)),
+    K.PLOIDY_CATEGORY: _coded_value("ploidy-category", FactKey.PLOIDY, vs.PLOIDY_BY_CODING),
     K.MS_SYMPTOMS: _symptoms,
-    K.RESECTION_EXTENT: _simple("resection", FactKey.RESECTION, lambda r: _coded(vs.RESECTION_BY_CODING, r)),
+    K.RESECTION_EXTENT: _coded_value("resection", FactKey.RESECTION, vs.RESECTION_BY_CODING),
 }
 
 
@@ -357,14 +364,14 @@ def metastasis_condition_findings(resource: Resource, source: str, at: datetime 
 
 
 
-def observation_findings(resource: Resource, read: Reader, source: str, at: datetime | None) -> list[Finding]:
-    """Findings of one Observation of a decisive kind, read by ``read``; raises UnreadableValueError."""
-    preliminary = resource.get("status") in PRELIMINARY_STATUSES
-    findings = []
-    for key, fact, value in read(resource):
-        findings.append(Finding(key, fact, value, source, at, preliminary))
-    return findings
+def observation_finding(resource: Resource, read: Reader, source: str, at: datetime | None) -> Finding | None:
+    """The finding of one Observation of a decisive kind, read by ``read``; raises UnreadableValueError."""
+    fact = read(resource)
+    if fact is None:
+        return None
+    key, fact_key, value = fact
+    return Finding(key, fact_key, value, source, at, resource.get("status") in PRELIMINARY_STATUSES)
 
 
 __all__ = ["FINAL_STATUSES", "READER_BY_CODING", "Finding", "MarrowReading", "MetastaticSite", "PrimarySite",
-           "Reader", "SiteStatus", "UnreadableValueError", "metastasis_condition_findings", "observation_findings"]
+           "Reader", "SiteStatus", "UnreadableValueError", "metastasis_condition_findings", "observation_finding"]
