@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fhir_mappings.reading import case_reader
+from fhir_mappings.reading import case_reader, validation
 from fhir_mappings.reading.validation import clear_validation_cache
 from fhir_mappings.results_codes import STAGE_CODE
 from fhir_mappings.terminology import codes as std
@@ -160,3 +160,30 @@ def test_the_patient_is_always_validated(validated: list[str]) -> None:
     reading = case_reader.read_case([patient(birthDate="2024-13-01"), condition()], P)
     assert [i.reference for i in reading.report.invalid] == ["Patient/p1"]
     assert validated[0] == "Patient/p1"
+
+
+# ---- the validation cache -----------------------------------------------------------------------------
+
+def test_cached_outcomes_follow_the_content_not_the_id() -> None:
+    clear_validation_cache()
+    good = obs(OBS("11q-aberration"), valueBoolean=True)
+    bad = {**good, **INVALID_DATE}
+    for _ in range(2):  # the second pass answers from the cache
+        assert validation.validate(good) is None
+        assert validation.validate(bad) is not None
+        assert validation.validate({**good, "status": "done"}) is not None
+
+
+def test_the_cache_is_bounded_by_the_bytes_it_holds_least_recently_used_out_first() -> None:
+    cache = validation._OutcomeCache(max_bytes=10)
+    cache.put(b"aaaa", None)
+    cache.put(b"bbbb", None)
+    cache.put(b"aaaa", None)  # already held: not counted twice
+    assert cache.get(b"aaaa") is None  # now the most recently used
+    cache.put(b"cccc", None)  # 12 bytes held: the least recently used goes
+    assert cache.get(b"bbbb") is validation._MISSING
+    assert cache.get(b"aaaa") is None
+    assert cache.get(b"cccc") is None
+    cache.put(b"x" * 11, None)  # larger than the bound: held by nothing
+    assert cache.get(b"x" * 11) is validation._MISSING
+    assert cache.get(b"cccc") is validation._MISSING
