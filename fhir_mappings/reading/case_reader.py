@@ -13,6 +13,7 @@ from typing import Any
 
 from fhir_mappings.reading.conflicts import Discordance, resolve
 from fhir_mappings.reading.findings import (
+    PRELIMINARY_STATUSES,
     READER_BY_CODING,
     Finding,
     MarrowReading,
@@ -20,7 +21,6 @@ from fhir_mappings.reading.findings import (
     SiteStatus,
     UnreadableValueError,
     metastasis_condition_findings,
-    observation_finding,
 )
 from fhir_mappings.reading.resources import GatheredResources, Resource, gather, reference_of
 from fhir_mappings.reading.validation import InvalidResource, validate
@@ -101,7 +101,10 @@ class _Subject:
         self.url_suffix = f"/Patient/{patient_id}"
 
     def owns(self, resource: Resource) -> bool:
-        target = reference_target(resource.get("subject")) or reference_target(resource.get("patient"))
+        subject = resource.get("subject")  # reference_target, inlined: this runs for every resource
+        target = subject.get("reference") if isinstance(subject, dict) else None
+        if not target or not isinstance(target, str):
+            target = reference_target(resource.get("patient"))
         if target is None or self.patient_id is None:
             return target is None or self.patient_id is None
         return target in self.aliases or target.endswith(self.url_suffix)
@@ -262,12 +265,15 @@ class _Reader:
             self.recorded_only.append(ref)
             return
         try:
-            finding = observation_finding(resource, read, ref, self.moment(observed_at_text(resource)))
+            fact = read(resource)
         except UnreadableValueError:
             self.unrecognised.append(ref)
             return
-        if finding is not None:
-            self.findings.append(finding)
+        if fact is not None:
+            key, fact_key, value = fact
+            preliminary = resource.get("status") in PRELIMINARY_STATUSES
+            self.findings.append(Finding(key, fact_key, value, ref, self.moment(observed_at_text(resource)),
+                                         preliminary))
 
     def condition(self, resource: Resource) -> Resource | None:
         """Validate and read one Condition of the patient's; returns it when it is a neuroblastoma diagnosis.

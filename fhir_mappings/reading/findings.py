@@ -1,9 +1,11 @@
 """One ``Finding`` per fact a resource reports, with its source: the unit of provenance and conflict.
 
-Each reader turns one validated Observation (by its ``ObservationKind``) or one Condition into
-findings keyed by what they are about (``mycn``, ``idrf:IDRF-15``, ``site:liver`` ...). Two findings
-with the same key compete; ``conflicts.py`` decides which wins. A reader raises ``UnreadableValueError``
-when the value is not in a form or code we accept — the resource is then counted, never guessed.
+Each reader (``READER_BY_CODING``, by Observation.code) turns one validated Observation into the one
+fact it reports, keyed by what it is about (``mycn``, ``idrf:IDRF-15``, ``site:liver`` ...); the case
+reader adds its source and time to make the ``Finding``. A secondary-neoplasm Condition gives its finding
+the same way. Two findings with the same key compete; ``conflicts.py`` decides which wins. A reader raises
+``UnreadableValueError`` when the value is not in a form or code we accept — the resource is then
+counted, never guessed.
 """
 
 from __future__ import annotations
@@ -364,14 +366,6 @@ def metastasis_condition_findings(resource: Resource, source: str, at: datetime 
 
 
 
-def observation_finding(resource: Resource, read: Reader, source: str, at: datetime | None) -> Finding | None:
-    """The finding of one Observation of a decisive kind, read by ``read``; raises UnreadableValueError."""
-    fact = read(resource)
-    if fact is None:
-        return None
-    key, fact_key, value = fact
-    return Finding(key, fact_key, value, source, at, resource.get("status") in PRELIMINARY_STATUSES)
-
-
-__all__ = ["FINAL_STATUSES", "READER_BY_CODING", "Finding", "MarrowReading", "MetastaticSite", "PrimarySite",
-           "Reader", "SiteStatus", "UnreadableValueError", "metastasis_condition_findings", "observation_finding"]
+__all__ = ["FINAL_STATUSES", "PRELIMINARY_STATUSES", "READER_BY_CODING", "Fact", "Finding", "MarrowReading",
+           "MetastaticSite", "PrimarySite", "Reader", "SiteStatus", "UnreadableValueError",
+           "metastasis_condition_findings"]

@@ -118,19 +118,15 @@ def clear_validation_cache() -> None:
     _CACHE.clear()
 
 
-def _content_key(resource: Resource) -> bytes | None:
-    try:
-        return marshal.dumps(resource, 2)
-    except (ValueError, TypeError, RecursionError):
-        return None
-
-
 def validate(resource: Resource) -> InvalidResource | None:
     """None when the resource is valid FHIR; else which resource and the first reason."""
     resource_type = resource.get("resourceType")
     if resource_type not in READ_TYPES:
         return None
-    key = _content_key(resource)
+    try:
+        key: bytes | None = marshal.dumps(resource, 2)  # the cache key (module docstring)
+    except (ValueError, TypeError, RecursionError):
+        key = None  # validated without the cache
     if key is not None:
         cached = _CACHE.get(key)
         if cached is not _MISSING:
