@@ -367,11 +367,16 @@ def _marrow(winners: dict[str, Finding]) -> MarrowAssessment:
     return MarrowAssessment(presence, value, method)
 
 
+# Each modality with the keys of its bone and bone-marrow findings (findings._imaging).
+_IMAGING_KEYS = tuple((modality, f"imaging:{modality.value}:bone", f"imaging:{modality.value}:bone-marrow")
+                      for modality in ImagingModality)
+
+
 def _imaging(winners: dict[str, Finding]) -> tuple[FunctionalImaging, ...]:
     scans = []
-    for modality in ImagingModality:
-        bone: SiteStatus | None = _value(winners, f"imaging:{modality.value}:bone", None)
-        marrow: SiteStatus | None = _value(winners, f"imaging:{modality.value}:bone-marrow", None)
+    for modality, bone_key, marrow_key in _IMAGING_KEYS:
+        bone: SiteStatus | None = _value(winners, bone_key, None)
+        marrow: SiteStatus | None = _value(winners, marrow_key, None)
         if bone or marrow:
             scans.append(FunctionalImaging(
                 modality, bone.presence if bone else Presence.UNKNOWN, marrow.presence if marrow else Presence.UNKNOWN,
