@@ -6,18 +6,19 @@ skips an Observation or Condition whose codes the rules do not read: it is repor
 
 Validation costs 0.1-0.4 ms per resource (fhir.resources builds a pydantic model per element), most of
 a hook call's CPU, and an EHR sends the same resources every time a chart is opened. The outcome is a
-pure function of the resource's content, so it is cached per content: the key is the resource's
-``marshal`` serialisation itself (format 2: exact types, key order kept, no object-sharing references),
-so only a value-for-value, type-for-type identical resource shares an outcome. The serialisation is the
-key rather than a digest of it: the cache's dict hashes and compares it, so nothing else hashes it (a
-BLAKE2b digest was a third of the cost of a cache hit), at about 0.8 KB per cached resource instead of
-0.1 KB. A resource ``marshal`` refuses (a non-JSON type, nesting too deep) is validated without the
-cache. The cache is bounded by the bytes of its keys (16 MiB, least recently used out first: the charts
-of a few hundred patients) and thread-safe; ``clear_validation_cache()`` empties it.
+pure function of the resource's content, so it is cached per content: the key is a BLAKE2b-256 digest of
+the resource's ``marshal`` serialisation (format 2: exact types, key order kept, no object-sharing
+references), so only a value-for-value, type-for-type identical resource shares an outcome. The key is a
+digest, not the serialisation itself, although hashing costs about 1 µs per resource: the cache lives as
+long as the worker, and it must not keep patients' resources (names, birth dates) in memory for that long.
+A resource ``marshal`` refuses (a non-JSON type, nesting too deep) is validated without the cache. The
+cache is bounded (16,384 entries, about 2 MB, least recently used out first: the charts of a few hundred
+patients) and thread-safe; ``clear_validation_cache()`` empties it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import threading
 from collections import OrderedDict
@@ -71,12 +72,10 @@ def _first_error(error: ValidationError) -> str:
 
 
 class _OutcomeCache:
-    """Validation outcomes by content (a resource's serialisation), least recently used out first once
-    the contents held exceed ``max_bytes``."""
+    """Validation outcomes by content digest, least recently used out first."""
 
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._bytes = 0
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
         self._entries: OrderedDict[bytes, InvalidResource | None] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -97,21 +96,17 @@ class _OutcomeCache:
 
     def put(self, key: bytes, outcome: InvalidResource | None) -> None:
         with self._lock:
-            if key not in self._entries:
-                self._bytes += len(key)
             self._entries[key] = outcome
-            while self._bytes > self.max_bytes:
-                evicted, _ = self._entries.popitem(last=False)
-                self._bytes -= len(evicted)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-            self._bytes = 0
 
 
 _MISSING = object()
-_CACHE = _OutcomeCache(max_bytes=16 * 2**20)  # ~20,000 resources of 0.8 KB: the charts of a few hundred patients
+_CACHE = _OutcomeCache(max_entries=16_384)  # ~2 MB: the charts of a few hundred patients
 
 
 def clear_validation_cache() -> None:
@@ -124,7 +119,7 @@ def validate(resource: Resource) -> InvalidResource | None:
     if resource_type not in READ_TYPES:
         return None
     try:
-        key: bytes | None = marshal.dumps(resource, 2)  # the cache key (module docstring)
+        key: bytes | None = hashlib.blake2b(marshal.dumps(resource, 2), digest_size=32).digest()
     except (ValueError, TypeError, RecursionError):
         key = None  # validated without the cache
     if key is not None:

@@ -174,16 +174,20 @@ def test_cached_outcomes_follow_the_content_not_the_id() -> None:
         assert validation.validate({**good, "status": "done"}) is not None
 
 
-def test_the_cache_is_bounded_by_the_bytes_it_holds_least_recently_used_out_first() -> None:
-    cache = validation._OutcomeCache(max_bytes=10)
-    cache.put(b"aaaa", None)
-    cache.put(b"bbbb", None)
-    cache.put(b"aaaa", None)  # already held: not counted twice
-    assert cache.get(b"aaaa") is None  # now the most recently used
-    cache.put(b"cccc", None)  # 12 bytes held: the least recently used goes
-    assert cache.get(b"bbbb") is validation._MISSING
-    assert cache.get(b"aaaa") is None
-    assert cache.get(b"cccc") is None
-    cache.put(b"x" * 11, None)  # larger than the bound: held by nothing
-    assert cache.get(b"x" * 11) is validation._MISSING
-    assert cache.get(b"cccc") is validation._MISSING
+def test_the_cache_is_bounded_least_recently_used_out_first() -> None:
+    cache = validation._OutcomeCache(max_entries=2)
+    cache.put(b"a", None)
+    cache.put(b"b", None)
+    assert cache.get(b"a") is None  # now the most recently used
+    cache.put(b"c", None)
+    assert cache.get(b"b") is validation._MISSING
+    assert cache.get(b"a") is None and cache.get(b"c") is None
+
+
+def test_the_cache_holds_digests_not_the_patients_resources() -> None:
+    clear_validation_cache()
+    named = patient(name=[{"family": "Quixote-Marchetti", "given": ["Zebulon"]}])
+    assert validation.validate(named) is None
+    held = list(validation._CACHE._entries)
+    assert held and all(len(key) == 32 for key in held)
+    assert not any(b"Quixote" in key for key in held)
