@@ -7,7 +7,7 @@ as unrecognised.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Iterator, Mapping, Set
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -29,34 +29,32 @@ _INTERPRETATION_PRESENCE = {
 }
 
 
-def codings(concept: Any) -> list[CodingKey]:
-    """``(system, code)`` of every coding in a CodeableConcept (or a list of them)."""
-    keys = []
+def iter_codings(concept: Any) -> Iterator[CodingKey]:
+    """``(system, code)`` of every coding in a CodeableConcept (or a list of them), in order."""
     for item in concept if isinstance(concept, list) else (concept,):
         if isinstance(item, dict):
             for coding in item.get("coding") or ():
                 if isinstance(coding, dict):
                     system, code = coding.get("system"), coding.get("code")
                     if system and code:
-                        keys.append((str(system), str(code)))
-    return keys
+                        yield str(system), str(code)
+
+
+def codings(concept: Any) -> list[CodingKey]:
+    """``(system, code)`` of every coding in a CodeableConcept (or a list of them)."""
+    return list(iter_codings(concept))
 
 
 def lookup(table: Mapping[CodingKey, V], concept: Any) -> V | None:
     """The value of the first coding of ``concept`` that ``table`` knows (``codings`` order).
 
-    It walks the codings itself rather than building ``codings``' list: it runs several times per
-    Observation (dozens of times per case read) and can stop at the first coding it knows.
+    It runs several times per Observation (dozens of times per case read), so it stops at the first
+    coding it knows instead of listing them all.
     """
-    for item in concept if isinstance(concept, list) else (concept,):
-        if isinstance(item, dict):
-            for coding in item.get("coding") or ():
-                if isinstance(coding, dict):
-                    system, code = coding.get("system"), coding.get("code")
-                    if system and code:
-                        value = table.get((str(system), str(code)))
-                        if value is not None:
-                            return value
+    for key in iter_codings(concept):
+        value = table.get(key)
+        if value is not None:
+            return value
     return None
 
 
