@@ -90,7 +90,6 @@ def known(factor: Factor, value: Hashable | None) -> frozenset[Hashable]:
     """The possible values of a factor: the one value when known, the whole domain when not."""
     if value is None:
         return factor.domain
-    possible = frozenset({value})
-    if not possible <= factor.domain:
+    if value not in factor.domain:
         raise ValueError(f"{value!r} is not a value of {factor.name}")
-    return possible
+    return frozenset({value})

@@ -101,10 +101,7 @@ class _Subject:
         self.url_suffix = f"/Patient/{patient_id}"
 
     def owns(self, resource: Resource) -> bool:
-        subject = resource.get("subject")  # reference_target, inlined: this runs for every resource
-        target = subject.get("reference") if isinstance(subject, dict) else None
-        if not target or not isinstance(target, str):
-            target = reference_target(resource.get("patient"))
+        target = reference_target(resource.get("subject")) or reference_target(resource.get("patient"))
         if target is None or self.patient_id is None:
             return target is None or self.patient_id is None
         return target in self.aliases or target.endswith(self.url_suffix)
@@ -311,11 +308,7 @@ def _by_kind(winners: dict[str, Finding]) -> dict[str, list[Finding]]:
     """The winners grouped by the part of their key before its first colon (``site`` for ``site:liver``)."""
     kinds: dict[str, list[Finding]] = {}
     for key, finding in winners.items():
-        kind = key.partition(":")[0]
-        if kind in kinds:
-            kinds[kind].append(finding)
-        else:
-            kinds[kind] = [finding]
+        kinds.setdefault(key.partition(":")[0], []).append(finding)
     return kinds
 
 

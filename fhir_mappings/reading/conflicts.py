@@ -36,11 +36,7 @@ def _rank(finding: Finding) -> tuple[bool, datetime]:
 def resolve(findings: Iterable[Finding]) -> Resolved:
     groups: dict[str, list[Finding]] = {}
     for finding in findings:
-        group = groups.get(finding.key)
-        if group is None:
-            groups[finding.key] = [finding]
-        else:
-            group.append(finding)
+        groups.setdefault(finding.key, []).append(finding)
     winners: dict[str, Finding] = {}
     discordances: list[Discordance] = []
     for key, group in groups.items():

@@ -63,9 +63,7 @@ def gather(items: Iterable[Any]) -> GatheredResources:
         ref = reference_of(resource)
         if full_url:
             gathered.full_urls[full_url] = ref
-        bucket = gathered.by_type.get(resource["resourceType"])
-        if bucket is None:
-            bucket = gathered.by_type[resource["resourceType"]] = []
+        bucket = gathered.by_type.setdefault(resource["resourceType"], [])
         if resource.get("id"):
             position = index.get(ref)
             if position is not None:
