@@ -601,15 +601,6 @@ class Store:
         with self._transaction(write=True) as conn:
             return self._insert_audit(conn, values)
 
-    def record_call(self, record: AuditRecord, issued: Iterable[IssuedCard] = ()) -> int:
-        """A service call's audit record and its cards in one transaction (one commit per call)."""
-        call = self.prepare_call(record, issued)
-        self.initialize()
-        with self._transaction(write=True) as conn:
-            if call.card_rows:
-                self._insert_cards(conn, list(call.card_rows))
-            return self._insert_audit(conn, dict(call.audit_values))
-
     def prepare_call(self, record: AuditRecord, issued: Iterable[IssuedCard] = ()) -> PreparedCall:
         """Check a call's audit record and cards and turn them into rows, ready for `write_calls`."""
         rows = self._card_rows(record.hook_instance or "", record.service_id, issued, record.received_at) \

@@ -573,10 +573,10 @@ def test_in_memory_sqlite_is_shared_and_thread_safe() -> None:
         assert count(store, audit_log) == 100
 
 
-def test_record_call_writes_audit_and_cards_in_one_transaction(store: Store) -> None:
+def test_one_call_written_alone_keeps_its_audit_record_and_cards(store: Store) -> None:
     card, suggestion = new_uuid(), new_uuid()
     record = audit(card_uuids=(card,))
-    store.record_call(record, [IssuedCard(card, "stage-risk", (suggestion,))])
+    store.write_calls([store.prepare_call(record, [IssuedCard(card, "stage-risk", (suggestion,))])])
     assert count(store, audit_log) == 1
     assert [c.uuid for c in store.issued_cards(record.hook_instance)] == [card]
     saved = store.save_feedback(record.service_id, entries(accepted(card, suggestion)))
