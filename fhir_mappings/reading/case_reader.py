@@ -18,6 +18,7 @@ from fhir_mappings.reading.findings import (
     Finding,
     MarrowReading,
     PrimarySite,
+    Reader,
     SiteStatus,
     UnreadableValueError,
     metastasis_condition_findings,
@@ -61,6 +62,8 @@ from neuroblastoma.facts import Presence
 
 MCODE_HISTOLOGY_EXTENSION = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
 IGNORED_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
+# What a reader may raise on a resource too malformed for it (validation then reports the resource).
+_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, AssertionError)
 # Codes the rules read: a Condition with none of them is reported unrecognised unvalidated.
 READ_CONDITION_CODINGS: frozenset[CodingKey] = (
     vs.NEUROBLASTOMA_CONDITION_CODINGS | frozenset(vs.HISTOLOGY_CANDIDATES_BY_CODING) | vs.SECONDARY_NEOPLASM_CODINGS)
@@ -212,19 +215,36 @@ class _Reader:
 
     def __init__(self) -> None:
         self.findings: list[Finding] = []
-        self.invalid: list[InvalidResource] = []
+        self._invalid: list[tuple[int, InvalidResource]] = []  # with the resource's position, for the report order
         self.unrecognised: list[str] = []
         self.ignored: list[str] = []
         self.recorded_only: list[str] = []
         self.existing: list[Resource] = []
         self.notes: list[str] = []
         self._moments: dict[str, datetime | None] = {}
+        self._position = 0  # of the resource being read, in reading order
+        # Findings read from Observations not yet validated (by id: findings may be equal), with the
+        # resource and its position; ``usable`` validates one when the conflict rule asks.
+        self._unvalidated: dict[int, tuple[Resource, int]] = {}
+        self._unusable: set[int] = set()
 
-    def valid(self, resource: Resource) -> bool:
+    @property
+    def invalid(self) -> tuple[InvalidResource, ...]:
+        """The invalid resources, in reading order whenever each was validated."""
+        return tuple(problem for _, problem in sorted(self._invalid, key=lambda entry: entry[0]))
+
+    def valid(self, resource: Resource, position: int | None = None) -> bool:
         problem = validate(resource)
         if problem:
-            self.invalid.append(problem)
+            self._invalid.append((self._position if position is None else position, problem))
         return problem is None
+
+    def usable(self, finding: Finding) -> bool:
+        """Whether a finding may be used: its resource is validated now if it was read unvalidated."""
+        pending = self._unvalidated.pop(id(finding), None)
+        if pending is not None and not self.valid(*pending):
+            self._unusable.add(id(finding))
+        return id(finding) not in self._unusable
 
     def moment(self, text: Any) -> datetime | None:
         """``parse_fhir_datetime``, once per text: a chart repeats a handful of dates over many resources."""
@@ -235,7 +255,13 @@ class _Reader:
         return self._moments[text]
 
     def observation(self, resource: Resource) -> None:
-        """Validate and read one Observation of the patient's; one the rules never read is not validated."""
+        """Read one Observation of the patient's, validating it when it matters.
+
+        One the rules never read is not validated (it is unrecognised). One whose finding decides a fact
+        is read first and validated only if the conflict rule needs it (``usable``); the others are
+        validated before they are read.
+        """
+        self._position += 1
         ref = reference_of(resource)
         code = resource.get("code")
         keys = well_formed_codings(code) if code is not None else None  # None: too broken to tell unvalidated
@@ -243,6 +269,12 @@ class _Reader:
         if keys is not None and kind is None and not _is_existing_result(keys) and not _has_ignored_status(resource):
             self.unrecognised.append(ref)
             return
+        status = resource.get("status")
+        if kind is not None and isinstance(status, str) and status not in IGNORED_STATUSES:
+            read = READER_BY_CODING[kind]
+            if read is not None:
+                self._finding_unvalidated(resource, ref, read, status)
+                return
         if not self.valid(resource):
             return
         if resource.get("status") in IGNORED_STATUSES:
@@ -277,6 +309,7 @@ class _Reader:
 
         One the rules never read (neither neuroblastoma nor a secondary neoplasm) is not validated.
         """
+        self._position += 1
         if _is_unread_condition(resource):
             self.unrecognised.append(reference_of(resource))
             return None
@@ -294,6 +327,31 @@ class _Reader:
         else:
             self.unrecognised.append(reference_of(resource))
         return None
+
+    def _finding_unvalidated(self, resource: Resource, ref: str, read: Reader, status: str) -> None:
+        """Read a decisive Observation before validating it; anything short of a finding validates it now.
+
+        The readers expect valid FHIR: a shape they cannot read (TypeError and the like) is validation's
+        to report; from a valid resource it is a bug, and raised.
+        """
+        try:
+            fact = read(resource)
+        except UnreadableValueError:
+            if self.valid(resource):
+                self.unrecognised.append(ref)
+            return
+        except _SHAPE_ERRORS:
+            if self.valid(resource):
+                raise
+            return
+        if fact is None:  # nothing to use ("no extension into X"); an invalid resource is still reported
+            self.valid(resource)
+            return
+        key, fact_key, value = fact
+        finding = Finding(key, fact_key, value, ref, self.moment(observed_at_text(resource)),
+                          status in PRELIMINARY_STATUSES)
+        self.findings.append(finding)
+        self._unvalidated[id(finding)] = (resource, self._position)
 
     def metastasis_condition(self, resource: Resource) -> None:
         ref = reference_of(resource)
@@ -419,7 +477,7 @@ def read_case(items: Iterable[Any], patient_id: str | None = None) -> CaseReadin
             others.append(reference_of(resource))
     other_patients = tuple(others)
 
-    resolved = resolve(reader.findings)
+    resolved = resolve(reader.findings, reader.usable)
     winners = resolved.winners
     kinds = _by_kind(winners)
     multifocal = _value(winners, "multifocal", Presence.UNKNOWN)
@@ -470,7 +528,7 @@ def read_case(items: Iterable[Any], patient_id: str | None = None) -> CaseReadin
     if reader.recorded_only and case.mycn is MycnStatus.UNKNOWN:
         notes.append("MYCN copy numbers are recorded but the laboratory's MYCN call is missing")
     report = MappingReport(
-        invalid=tuple(reader.invalid), unrecognised=tuple(reader.unrecognised),
+        invalid=reader.invalid, unrecognised=tuple(reader.unrecognised),
         ignored_by_status=tuple(reader.ignored),
         preliminary=tuple(f.source for f in winners.values() if f.preliminary),
         discordances=resolved.discordances, recorded_only=tuple(reader.recorded_only),

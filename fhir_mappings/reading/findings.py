@@ -1,9 +1,11 @@
 """One ``Finding`` per fact a resource reports, with its source: the unit of provenance and conflict.
 
-Each reader (``READER_BY_CODING``, by Observation.code) turns one validated Observation into the one
-fact it reports, keyed by what it is about (``mycn``, ``idrf:IDRF-15``, ``site:liver`` ...); the case
-reader adds its source and time to make the ``Finding``. A secondary-neoplasm Condition gives its finding
-the same way. Two findings with the same key compete; ``conflicts.py`` decides which wins. A reader raises
+Each reader (``READER_BY_CODING``, by Observation.code) turns one Observation into the one fact it
+reports, keyed by what it is about (``mycn``, ``idrf:IDRF-15``, ``site:liver`` ...); the case reader adds
+its source and time to make the ``Finding``. Readers run before validation (the case reader validates
+an Observation when the conflict rule needs it), so they must not trust shapes: a shape error makes the
+case reader validate at once. A secondary-neoplasm Condition gives its finding the same way. Two
+findings with the same key compete; ``conflicts.py`` decides which wins. A reader raises
 ``UnreadableValueError`` when the value is not in a form or code we accept — the resource is then
 counted, never guessed.
 """

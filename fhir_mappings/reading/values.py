@@ -1,4 +1,4 @@
-"""Reading values in every form an EHR sends them, from validated resource dicts.
+"""Reading values in every form an EHR sends them, from resource dicts (validated or not: shapes are checked).
 
 Forms: valueCodeableConcept, valueBoolean, valueQuantity, components, interpretation,
 dataAbsentReason. A valueString alone is never interpreted (no free-text guessing); it is counted

@@ -191,3 +191,80 @@ def test_the_cache_holds_digests_not_the_patients_resources() -> None:
     held = list(validation._CACHE._entries)
     assert held and all(len(key) == 32 for key in held)
     assert not any(b"Quixote" in key for key in held)
+
+
+# ---- decisive findings: validated when the conflict rule needs them ---------------------------------
+# A decisive Observation is read before it is validated; the conflict rule validates the candidates in
+# the order they would win and the ones disagreeing with the winner, never a superseded one that agrees.
+
+ELEVEN_Q = OBS("11q-aberration")
+
+
+def _older(days: int, **elements: Any) -> dict[str, Any]:
+    return obs(ELEVEN_Q, effectiveDateTime=f"2025-05-{days:02d}", **elements)
+
+
+def test_a_superseded_agreeing_observation_is_never_validated(validated: list[str]) -> None:
+    newest, older = obs(ELEVEN_Q, valueBoolean=True), _older(1, valueBoolean=True)
+    reading = read(older, newest)
+    assert ref(newest) in validated and ref(older) not in validated
+    assert reading.case.chr11q_aberration is Presence.PRESENT
+    assert reading.sources[-1] == ref(newest) and reading.report.discordances == ()
+
+
+def test_an_invalid_superseded_agreeing_observation_is_not_reported() -> None:
+    newest, older = obs(ELEVEN_Q, valueBoolean=True), _older(1, valueBoolean=True, status="done")
+    reading = read(older, newest)
+    assert reading.report.invalid == ()  # it could change nothing: the product decision in the guide
+    assert reading.case.chr11q_aberration is Presence.PRESENT
+
+
+def test_an_invalid_superseded_disagreeing_observation_is_reported_and_not_discordant() -> None:
+    newest, older = obs(ELEVEN_Q, valueBoolean=True), _older(1, valueBoolean=False, status="done")
+    reading = read(older, newest)
+    assert [i.reference for i in reading.report.invalid] == [ref(older)]
+    assert reading.report.discordances == ()
+    assert reading.case.chr11q_aberration is Presence.PRESENT
+
+
+def test_a_valid_superseded_disagreeing_observation_is_validated_and_discordant(validated: list[str]) -> None:
+    newest, older = obs(ELEVEN_Q, valueBoolean=True), _older(1, valueBoolean=False)
+    reading = read(older, newest)
+    assert ref(older) in validated
+    assert [(d.winner, d.others) for d in reading.report.discordances] == [(ref(newest), (ref(older),))]
+
+
+def test_an_invalid_newest_observation_is_reported_and_the_next_one_wins() -> None:
+    newest = obs(ELEVEN_Q, valueBoolean=True, misspeltElement=1)
+    middle, oldest = _older(2, valueBoolean=False), _older(1, valueBoolean=False, status="done")
+    reading = read(oldest, middle, newest)
+    assert [i.reference for i in reading.report.invalid] == [ref(newest)]  # the oldest agrees with the winner
+    assert reading.case.chr11q_aberration is Presence.ABSENT
+    assert ref(middle) in reading.sources and reading.report.discordances == ()
+
+
+def test_a_lone_invalid_decisive_observation_is_reported_and_not_used() -> None:
+    bad = obs(ELEVEN_Q, valueBoolean=True, status="done")
+    reading = read(bad)
+    assert [i.reference for i in reading.report.invalid] == [ref(bad)]
+    assert reading.case.chr11q_aberration is Presence.UNKNOWN and ref(bad) not in reading.sources
+
+
+def test_the_invalid_are_reported_in_reading_order_whenever_validated() -> None:
+    first = obs(OBS("1p-aberration"), valueBoolean=True, status="done")  # decisive: validated at resolve time
+    second = obs(std.LOINC_MYCN_CHR2_RATIO_FISH, valueQuantity={"value": 1.2}, status="done")  # validated at once
+    reading = read(first, second)
+    assert [i.reference for i in reading.report.invalid] == [ref(first), ref(second)]
+
+
+def test_a_reader_failing_on_a_malformed_resource_reports_it_invalid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers expect valid FHIR; a shape error from an unvalidated resource is validation's to report."""
+    def brittle(resource: dict[str, Any]) -> Any:
+        return ("11q", Presence, resource["valueBoolean"]["nested"])  # TypeError on a boolean
+
+    (kind,) = [key for key in case_reader.READER_BY_CODING if key == ELEVEN_Q.key]
+    monkeypatch.setitem(case_reader.READER_BY_CODING, kind, brittle)
+    bad = obs(ELEVEN_Q, valueBoolean=True, status="done")
+    assert [i.reference for i in read(bad).report.invalid] == [ref(bad)]
+    with pytest.raises(TypeError):  # from a valid resource it is a bug, not data to report
+        read(obs(ELEVEN_Q, valueBoolean=True))

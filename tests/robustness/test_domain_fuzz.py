@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fhir_mappings.reading.case_reader import read_case
+from fhir_mappings.reading.resources import gather
+from fhir_mappings.reading.validation import validate
 from neuroblastoma.case_json import case_to_json
 from neuroblastoma.classification import classify
 from neuroblastoma.results import Classification
@@ -141,3 +143,62 @@ def test_read_case_never_raises_on_fhir_shaped_resources(resources: list[dict[st
 def test_every_example_bundle_reads_and_classifies(name: str) -> None:
     bundle = BUNDLES[name]
     _assert_total(classify(read_case([bundle], _patient_id(bundle)).case))
+
+
+# Edits that make an Observation invalid FHIR (each one alone is enough).
+INVALIDATING = ({"status": "done"}, {"misspeltElement": 1}, {"effectiveDateTime": "2025-02-30"},
+                {"valueBoolean": "yes"}, {"valueCodeableConcept": "text"}, {"subject": {"reference": 5}},
+                {"component": [{"valueBoolean": True}]})
+REPORT_DATES = ("2019-03-01", "2023-11-20T08:00:00Z", "2030-01-01", "2025-06-01")
+
+
+def _canonical(value: Any) -> Any:
+    """JSON with every list sorted: the facts read, whatever their order."""
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return sorted((_canonical(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True))
+    return value
+
+
+def _collection(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+
+
+@FUZZ
+@given(data=st.data(), name=st.sampled_from(sorted(BUNDLES)))
+def test_validating_only_what_can_matter_reads_what_dropping_every_invalid_resource_first_would(
+        data: st.DataObject, name: str) -> None:
+    """The reader validates a decisive Observation only when the conflict rule needs it (a superseded one
+    that agrees with the winner is never validated). What it reads must be what it would read from the
+    same resources with every invalid Observation removed beforehand."""
+    bundle = BUNDLES[name]
+    patient_id = _patient_id(bundle)
+    resources = [json.loads(json.dumps(entry["resource"])) for entry in bundle["entry"]]
+    observations = [r for r in resources if r["resourceType"] == "Observation"]
+    for index, original in enumerate(data.draw(st.lists(st.sampled_from(observations), max_size=10))):
+        repeat = {**json.loads(json.dumps(original)), "id": f"{original['id']}-repeat-{index}"}
+        repeat.pop("effectivePeriod", None)
+        repeat["effectiveDateTime"] = data.draw(st.sampled_from(REPORT_DATES))
+        repeat["status"] = data.draw(st.sampled_from(("final", "final", "preliminary", "amended")))
+        if data.draw(st.booleans()) and isinstance(repeat.get("valueBoolean"), bool):
+            repeat["valueBoolean"] = not repeat["valueBoolean"]  # a discordant repeat
+        resources.append(repeat)
+    candidates = [r for r in resources if r["resourceType"] == "Observation"]
+    for target in data.draw(st.lists(st.sampled_from(candidates), max_size=6)):
+        target.update(data.draw(st.sampled_from(INVALIDATING)))
+    resources = data.draw(st.permutations(resources))
+
+    lazily = read_case([_collection(resources)], patient_id)
+    kept = [r for of_type in gather([_collection(resources)]).by_type.values() for r in of_type]  # duplicates out
+    invalid = {f"Observation/{r['id']}" for r in kept if r["resourceType"] == "Observation" and validate(r)}
+    valid_only = [r for r in kept if r["resourceType"] != "Observation" or f"Observation/{r['id']}" not in invalid]
+    eagerly = read_case([_collection(valid_only)], patient_id)
+
+    assert _canonical(case_to_json(lazily.case)) == _canonical(case_to_json(eagerly.case))
+    assert sorted(lazily.sources) == sorted(eagerly.sources)
+    assert sorted((d.key, d.winner, sorted(d.others)) for d in lazily.report.discordances) == \
+        sorted((d.key, d.winner, sorted(d.others)) for d in eagerly.report.discordances)
+    reported = [i.reference for i in lazily.report.invalid if i.reference.startswith("Observation/")]
+    assert set(reported) <= invalid
+    event(f"{len(invalid) - len(reported)} invalid Observations never validated")
