@@ -23,6 +23,7 @@ deliberately no way to store a request body, a token or a name.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -434,6 +435,60 @@ def _dispose_after_fork(engine_ref: weakref.ReferenceType[Engine]) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The hook path's inserts, run by the DBAPI driver
+
+
+class _DriverInsert:
+    """An INSERT compiled once for a dialect, run with the DBAPI cursor's `executemany`.
+
+    Why: `write_calls` runs once per group-commit batch, and SQLAlchemy's per-statement work (cache
+    key, execution context, parameter processing, events) cost more CPU than SQLite's own
+    executemany and commit. Measured in-process on SQLite, CPU per call written alone went from
+    ~0.31 to ~0.20 ms (batches of 4: ~0.17 to ~0.13 ms). The SQL text and the bind processors
+    (UTCDateTime, JSON, Float) are SQLAlchemy's own, taken once, so the rows written are the ones
+    `conn.execute(statement, rows)` writes. Engine events and `echo` do not see these statements.
+    """
+
+    def __init__(self, statement: sa.Insert, dialect: sa.Dialect) -> None:
+        table = statement.table
+        keys = [column.key for column in table.columns if not column.primary_key]
+        compiled = statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
+        self.sql = compiled.string
+        self._named = not compiled.positional  # psycopg: %(name)s; sqlite3: ? in positiontup order
+        self._keys = tuple(keys if self._named else compiled.positiontup or ())
+        processors = ((i, table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+                      for i, key in enumerate(self._keys))
+        self._processors = [(i, process) for i, process in processors if process is not None]
+
+    def parameters(self, row: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
+        """The driver's parameters for one row (a mapping of every column but the primary key)."""
+        values = [row[key] for key in self._keys]
+        for index, process in self._processors:
+            values[index] = process(values[index])
+        return dict(zip(self._keys, values, strict=True)) if self._named else values
+
+    def executemany(self, conn: Connection, parameters: Sequence[Any]) -> None:
+        """Run on `conn`'s DBAPI connection. A driver error is raised as SQLAlchemy would raise it
+        (`sa.exc.OperationalError`, `sa.exc.IntegrityError`, ...), a lost connection invalidated."""
+        dialect = conn.dialect
+        dbapi_connection = conn.connection.dbapi_connection
+        cursor = None
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.executemany(self.sql, parameters)
+        except dialect.loaded_dbapi.Error as exc:
+            lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+            if lost:
+                conn.invalidate(exc)
+            raise sa.exc.DBAPIError.instance(self.sql, None, exc, dialect.loaded_dbapi.Error,
+                                             connection_invalidated=lost, dialect=dialect) from exc
+        finally:
+            if cursor is not None:
+                with contextlib.suppress(Exception):
+                    cursor.close()
+
+
+# --------------------------------------------------------------------------------------------
 # Store
 
 
@@ -608,15 +663,30 @@ class Store:
         return PreparedCall(self._audit_values(record), tuple(rows))
 
     def write_calls(self, calls: Sequence[PreparedCall]) -> None:
-        """Several calls' audit records and cards in one transaction (see `group_commit`)."""
+        """Several calls' audit records and cards in one transaction (see `group_commit`).
+
+        The inserts go straight to the driver (`_DriverInsert`: SQLAlchemy's own per-statement work
+        cost more CPU than the database's), their parameters converted before the write lock is taken.
+        """
         if not calls:
             return
-        card_rows = [row for call in calls for row in call.card_rows]
         self.initialize()
+        insert_cards, insert_audit = self._call_inserts
+        card_parameters = [insert_cards.parameters(row) for call in calls for row in call.card_rows]
+        audit_parameters = [insert_audit.parameters(call.audit_values) for call in calls]
         with self._transaction(write=True) as conn:
-            if card_rows:
-                conn.execute(self._insert_ignore_statement(cards, "card_uuid", "hook_instance"), card_rows)
-            conn.execute(sa.insert(audit_log), [call.audit_values for call in calls])
+            if card_parameters:
+                insert_cards.executemany(conn, card_parameters)
+            insert_audit.executemany(conn, audit_parameters)
+
+    @functools.cached_property
+    def _call_inserts(self) -> tuple[_DriverInsert, _DriverInsert]:
+        """`write_calls`' two inserts, compiled once (after `initialize`, so the dialect knows its server)."""
+        dialect = self._engine.dialect
+        return (
+            _DriverInsert(self._insert_ignore_statement(cards, "card_uuid", "hook_instance"), dialect),
+            _DriverInsert(sa.insert(audit_log), dialect),
+        )
 
     @staticmethod
     def _card_rows(hook_instance: str, service_id: str, issued: Iterable[IssuedCard],

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cds_service.store import (
     SCHEMA_VERSION,
@@ -604,12 +607,130 @@ def test_write_calls_stores_every_call_and_its_cards_in_one_transaction(store: S
         assert saved[0].card_known and saved[0].hook_instance == record.hook_instance
 
 
-def test_write_calls_is_all_or_nothing(store: Store) -> None:
-    good = store.prepare_call(audit())
-    broken = PreparedCall({**good.audit_values, "hook_instance": new_uuid(), "service_id": None}, ())
-    with pytest.raises(StoreError):
+def stored(store: Store, table: sa.Table) -> list[tuple[Any, ...]]:
+    """Every row but its id, each value as the database holds it (SQLite: quote(); PostgreSQL: ::text)."""
+
+    def as_stored(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.quote(column) if store.dialect == "sqlite" else sa.cast(column, sa.Text)
+
+    query = sa.select(*(as_stored(c) for c in table.columns if not c.primary_key)).order_by(table.c.id)
+    with store.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def write_calls_with_sqlalchemy(store: Store, calls: Sequence[PreparedCall]) -> None:
+    """What write_calls did before it handed its inserts to the driver: SQLAlchemy Core's executemany."""
+    insert = sqlite_insert if store.dialect == "sqlite" else pg_insert
+    card_rows = [row for call in calls for row in call.card_rows]
+    with store.engine.begin() as conn:
+        conn.execute(insert(cards).on_conflict_do_nothing(index_elements=["card_uuid", "hook_instance"]), card_rows)
+        conn.execute(sa.insert(audit_log), [call.audit_values for call in calls])
+
+
+def test_write_calls_stores_exactly_what_sqlalchemy_core_stores(store: Store) -> None:
+    shared_hook, shared_card = new_uuid(), new_uuid()
+    records_and_cards = [
+        (audit(), [IssuedCard(new_uuid(), "stage-risk", (new_uuid(), new_uuid())), IssuedCard(new_uuid(), "work-up")]),
+        # another time zone, no microseconds, a whole-number latency, a non-ASCII hook instance
+        (audit(received_at=datetime(2024, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))),
+               latency_ms=7, hook_instance="hook-é-1", prefetch={}),
+         [IssuedCard(new_uuid(), "missing-data")]),
+        # a call rejected before its body was read: no hook instance, no cards, empty lists
+        (audit(http_status=401, hook_instance=None, hook=None, inputs_digest=None, patient_ref=None, stage=None,
+               stage_candidates=(), inrg2009_group=None, card_uuids=(), prefetch={}), []),
+        # the same card twice for one hook instance: stored once (ON CONFLICT DO NOTHING)
+        (audit(hook_instance=shared_hook), [IssuedCard(shared_card, "stage-risk")]),
+        (audit(hook_instance=shared_hook), [IssuedCard(shared_card, "stage-risk")]),
+    ]
+    calls = [store.prepare_call(record, issued) for record, issued in records_and_cards]
+
+    store.write_calls(calls)
+    written = [stored(store, cards), stored(store, audit_log)]
+    assert store.audit_records() == [record for record, _ in records_and_cards]
+    with store.engine.begin() as conn:
+        conn.execute(sa.delete(cards))
+        conn.execute(sa.delete(audit_log))
+    write_calls_with_sqlalchemy(store, calls)
+
+    assert [stored(store, cards), stored(store, audit_log)] == written
+    assert len(written[0]) == 4 and len(written[1]) == 5
+    if store.dialect == "sqlite":  # SQLAlchemy's SQLite DATETIME format, naive UTC
+        assert written[1][1][3] == "'2025-01-01 04:59:59.000000'"
+
+
+@pytest.mark.parametrize("broken_row", ["audit", "card"])
+def test_write_calls_is_all_or_nothing(store: Store, broken_row: str) -> None:
+    good = store.prepare_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])
+    other = store.prepare_call(audit(), [IssuedCard(new_uuid(), "work-up")])
+    if broken_row == "audit":
+        broken = PreparedCall({**other.audit_values, "service_id": None}, other.card_rows)
+    else:
+        broken = PreparedCall(other.audit_values, ({**other.card_rows[0], "card_kind": None},))
+    with pytest.raises(StoreError) as raised:
         store.write_calls([good, broken])
-    assert count(store, audit_log) == 0
+    assert not isinstance(raised.value, StoreUnavailable)
+    assert isinstance(raised.value.__cause__, sa.exc.IntegrityError)  # the driver's error, as SQLAlchemy wraps it
+    assert count(store, audit_log) == count(store, cards) == 0
+    store.write_calls([good])  # the connection is usable again
+    assert count(store, audit_log) == count(store, cards) == 1
+
+
+def test_write_calls_on_a_locked_sqlite_database_is_unavailable_then_recovers(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    with Store.from_url(f"sqlite:///{path}", sqlite_busy_timeout_ms=100) as store:
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StoreUnavailable, match="locked"):
+                store.write_calls([store.prepare_call(audit())])
+        finally:
+            holder.rollback()
+            holder.close()
+        store.write_calls([store.prepare_call(audit())])
+        assert count(store, audit_log) == 1
+
+
+def test_write_calls_on_a_full_sqlite_disk_is_unavailable_then_recovers(tmp_path: Path) -> None:
+    """The driver's own error from the inserts (not from BEGIN) is StoreUnavailable, like SQLAlchemy's."""
+    with Store.from_url(f"sqlite:///{tmp_path / 'store.sqlite3'}") as store:
+
+        def limit_pages(limit: int | None) -> None:  # the pool's one connection, used by write_calls next
+            with store.engine.connect() as conn:
+                pages = limit or conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+                conn.exec_driver_sql(f"PRAGMA max_page_count = {int(pages)}")
+
+        calls = [store.prepare_call(audit(), [IssuedCard(new_uuid(), "stage-risk")]) for _ in range(50)]
+        limit_pages(None)
+        with pytest.raises(StoreUnavailable, match="full") as raised:
+            store.write_calls(calls)
+        assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
+        limit_pages(1 << 30)
+        assert count(store, audit_log) == 0
+        store.write_calls(calls)
+        assert count(store, audit_log) == count(store, cards) == 50
+
+
+def test_write_calls_on_a_lost_postgres_connection_is_unavailable_then_recovers(postgres_url: str) -> None:
+    """The connection dies between BEGIN and the inserts: StoreUnavailable, and the pool replaces it."""
+    admin = sa.create_engine(postgres_url)
+    with Store.from_url(postgres_url) as store:
+
+        def terminate(conn: sa.Connection) -> None:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            with admin.connect() as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+        sa.event.listen(store.engine, "begin", terminate)
+        try:
+            with pytest.raises(StoreUnavailable) as raised:
+                store.write_calls([store.prepare_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])])
+        finally:
+            sa.event.remove(store.engine, "begin", terminate)
+        assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
+        assert raised.value.__cause__.connection_invalidated
+        store.write_calls([store.prepare_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])])
+        assert count(store, audit_log) == count(store, cards) == 1
+    admin.dispose()
 
 
 def test_group_commit_batches_concurrent_callers_and_each_sees_its_own_commit(store: Store) -> None:
