@@ -277,7 +277,7 @@ class _Reader:
                 return
         if not self.valid(resource):
             return
-        if resource.get("status") in IGNORED_STATUSES:
+        if status in IGNORED_STATUSES:
             self.ignored.append(ref)
             return
         if keys is None:
