@@ -345,24 +345,24 @@ def _shut_down(connection: HTTPConnection) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-class _DeadlineHTTPConnection(HTTPConnection):
+class _DeadlineConnection:
+    """Connect and read the response head under the call's deadline (mixed into the HTTP and HTTPS classes)."""
+
     def connect(self) -> None:
         with _socket_deadline(self):
-            super().connect()
+            super().connect()  # type: ignore[misc]
 
     def getresponse(self) -> Any:
         with _socket_deadline(self):
-            return super().getresponse()
+            return super().getresponse()  # type: ignore[misc]
 
 
-class _DeadlineHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        with _socket_deadline(self):
-            super().connect()
+class _DeadlineHTTPConnection(_DeadlineConnection, HTTPConnection):
+    pass
 
-    def getresponse(self) -> Any:
-        with _socket_deadline(self):
-            return super().getresponse()
+
+class _DeadlineHTTPSConnection(_DeadlineConnection, HTTPSConnection):
+    pass
 
 
 class _DeadlineHTTPPool(HTTPConnectionPool):
