@@ -26,16 +26,16 @@ from benchmarks.measure import median
 
 # (label, module, attribute): the request path of POST /cds-services/neuroblastoma-staging, in order.
 PHASES = (
-    ("decode JSON body", "cds_service.blueprints.services", "read_json_body"),
-    ("check request", "cds_service.blueprints.services", "parse_hook_request"),
-    ("resolve prefetch", "cds_service.blueprints.services", "_resolve"),
-    ("read FHIR → case (incl. validation)", "cds_service.neuroblastoma_services", "_read"),
-    ("rules (classify)", "cds_service.neuroblastoma_services", "classify"),
-    ("FHIR result resources and plans", "cds_service.neuroblastoma_services", "_actions"),
-    ("stage/risk card", "cds_service.cards.stage_risk_card", "stage_risk_card"),
-    ("inputs digest", "cds_service.neuroblastoma_services", "inputs_digest"),
-    ("audit + issued cards (store)", "cds_service.blueprints.services", "audit_service_call"),
-    ("response JSON", "cds_service.blueprints.services", "jsonify"),
+    ("decode JSON body", "cds_service.http.service_calls", "read_json_body"),
+    ("check request", "cds_service.http.service_calls", "parse_hook_request"),
+    ("resolve prefetch", "cds_service.http.service_calls", "_resolve"),
+    ("read FHIR → case (incl. validation)", "cds_service.services.neuroblastoma", "_read"),
+    ("rules (classify)", "cds_service.services.neuroblastoma", "classify"),
+    ("FHIR result resources and plans", "cds_service.services.neuroblastoma", "_actions"),
+    ("stage/risk card", "cds_service.services.cards.stage_risk_card", "stage_risk_card"),
+    ("inputs digest", "cds_service.services.neuroblastoma", "inputs_digest"),
+    ("audit + issued cards (store)", "cds_service.http.service_calls", "audit_service_call"),
+    ("response JSON", "cds_service.http.service_calls", "jsonify"),
 )
 
 
@@ -84,7 +84,7 @@ def hook_breakdown(workdir: Path, *, rounds: int) -> dict[str, Any]:
            "NBCDS_DATABASE_URL": f"sqlite:///{workdir / 'breakdown.sqlite3'}"}
     bodies = [hook_body(patient_data(name, 40), prefetch=True) for name in example_names()]
     with _environment(env):
-        from cds_service.app import create_app
+        from cds_service.http.app import create_app
 
         logging.disable(logging.WARNING)  # the development profile's start-up warnings, known here
         try:

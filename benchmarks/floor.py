@@ -17,7 +17,7 @@ from functools import cache
 
 from flask import Blueprint, Response, jsonify, request
 
-from cds_service.blueprints.services import read_json_body
+from cds_service.http.service_calls import read_json_body
 
 FLOOR_PATH = "/benchmark/floor"
 MAX_BYTES = 5_000_000

@@ -252,9 +252,9 @@ def seed_engine(engine: Any, patients: list[PatientData]) -> None:
 
 def fetch_row(server: BenchServer, engine: Any, options: Options, *, row_id: str = "4",
               information: bool = False, rounds: int | None = None, calls: int | None = None) -> Row:
-    from cds_service.prefetch import FhirClient, RequestLimits
-    from cds_service.prefetch.templates import render_template
-    from cds_service.prefetch_templates import STAGING_PREFETCH
+    from cds_service.protocol.prefetch import FhirClient, RequestLimits
+    from cds_service.protocol.prefetch.templates import render_template
+    from cds_service.services.prefetch_queries import STAGING_PREFETCH
 
     patients = [patient_data(name, 40) for name in FETCH_PATIENTS]
     seed_engine(engine, patients)

@@ -52,7 +52,7 @@ def _benchmark_app(workdir: Path) -> Iterator[object]:
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     try:
-        from cds_service.app import create_app
+        from cds_service.http.app import create_app
 
         logging.disable(logging.WARNING)  # the development profile's start-up warnings, known here
         try:

@@ -7,12 +7,12 @@ import hmac
 import logging
 from datetime import datetime
 
-from cds_service.hook_request import HookRequest
-from cds_service.prefetch import PrefetchResult
-from cds_service.registry import CdsServiceDeclaration
-from cds_service.request_log import LOGGER_NAME
-from cds_service.runtime import ServiceRuntime
-from cds_service.service_call import ServiceAnswer
+from cds_service.http.request_log import LOGGER_NAME
+from cds_service.http.runtime import ServiceRuntime
+from cds_service.protocol.hook_request import HookRequest
+from cds_service.protocol.prefetch import PrefetchResult
+from cds_service.protocol.registry import CdsServiceDeclaration
+from cds_service.protocol.service_call import ServiceAnswer
 from cds_service.settings import Settings
 from cds_service.store import AuditRecord, StoreError
 from neuroblastoma.sources import RULESET_VERSION

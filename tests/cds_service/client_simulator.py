@@ -37,9 +37,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from cds_service.app import create_app
-from cds_service.prefetch_templates import STAGING_PREFETCH
-from cds_service.request_log import LOGGER_NAME, JsonLineFormatter
+from cds_service.http.app import create_app
+from cds_service.http.request_log import LOGGER_NAME, JsonLineFormatter
+from cds_service.services.prefetch_queries import STAGING_PREFETCH
 from cds_service.settings import Settings
 from cds_service.store import Store
 from fhir_mappings.writing.case_to_fhir import case_to_bundle

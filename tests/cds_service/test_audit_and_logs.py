@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from cds_service import audit
-from cds_service.request_log import LOGGER_NAME, JsonLineFormatter
+from cds_service.http.request_log import LOGGER_NAME, JsonLineFormatter
 from cds_service.store import GroupCommit, PreparedCall
 from tests.cds_service.cds_hooks_schema import assert_valid_cards_response
 from tests.cds_service.client_simulator import (

@@ -7,8 +7,8 @@ import html
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cds_service.cards.card_json import OVERRIDE_REASONS, compact, override_reasons
-from cds_service.cards.markdown import escape_markdown, escape_static
+from cds_service.services.cards.card_json import OVERRIDE_REASONS, compact, override_reasons
+from cds_service.services.cards.markdown import escape_markdown, escape_static
 
 # The escaping as first written: html.escape, then a backslash before each markdown character.
 _REFERENCE_TABLE = str.maketrans({char: "\\" + char for char in "\\`*_{}[]()#+-.!|>~"} | {"\n": " ", "\r": " "})

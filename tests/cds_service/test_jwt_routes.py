@@ -196,7 +196,7 @@ def test_all_failure_reasons_look_the_same_to_the_client(service: Service) -> No
 
 def test_an_unknown_service_id_is_not_revealed_before_authentication() -> None:
     """Without a valid JWT, probing ids gives 401 for known and unknown ids alike (not 404)."""
-    from cds_service.app import create_app
+    from cds_service.http.app import create_app
     from cds_service.settings import Settings
 
     app = create_app(Settings(profile="production", database_url="sqlite://", trusted_issuers="[]"))

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cds_service.prefetch import (
+from cds_service.protocol.prefetch import (
     FetchPolicy,
     FhirClient,
     FhirClientSettings,
@@ -429,7 +429,7 @@ def test_the_token_never_reaches_logs_or_reprs(client, server, caplog):
         result = resolve(client, server, templates={**PATIENT_T, **CONDITIONS_T})
     assert result["patient"].reason == "unauthorized"
     assert TOKEN not in caplog.text  # nobody's log, urllib3's included
-    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("cds_service.prefetch"))
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("cds_service.protocol.prefetch"))
     assert "c1" not in ours and "p1" not in ours  # no bodies, no ids from URLs
     assert "patient" in ours and "401" in ours
     request = PrefetchRequest(context=CONTEXT, fhir_server=server.base_url, access_token=TOKEN)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service.prefetch import (
+from cds_service.protocol.prefetch import (
     InvalidTemplateError,
     UnsafeTokenValueError,
     UserTokens,

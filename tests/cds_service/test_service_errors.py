@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cds_service.app import create_app
-from cds_service.registry import ServiceRegistry
+from cds_service.http.app import create_app
+from cds_service.protocol.registry import ServiceRegistry
 from tests.cds_service.cds_hooks_schema import assert_operation_outcome, assert_valid_cards_response, issue_text
 from tests.cds_service.client_simulator import (
     CdsClient,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cds_service.prefetch import FetchPolicy, FhirClient, PrefetchRequest, resolve_prefetch
+from cds_service.protocol.prefetch import FetchPolicy, FhirClient, PrefetchRequest, resolve_prefetch
 
 pytestmark = pytest.mark.integration
 

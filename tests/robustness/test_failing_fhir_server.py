@@ -27,7 +27,7 @@ import pytest
 import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from cds_service.app import create_app
+from cds_service.http.app import create_app
 from tests.robustness.contract import assert_service_contract, example_request, robustness_settings
 from tests.support.faulty_fhir_server import FaultyFhirServer, Reply, searchset
 

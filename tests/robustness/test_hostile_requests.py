@@ -19,7 +19,7 @@ from flask import Flask
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from cds_service.app import create_app
+from cds_service.http.app import create_app
 from tests.robustness.contract import (
     EXAMPLE_REQUESTS,
     assert_feedback_contract,

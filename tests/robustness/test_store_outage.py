@@ -23,7 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 
-from cds_service.app import create_app
+from cds_service.http.app import create_app
 from cds_service.store import Store
 from tests.cds_service.cds_hooks_schema import assert_operation_outcome
 from tests.robustness.contract import (

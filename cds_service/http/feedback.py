@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from cds_service.auth_guard import authenticate_client
-from cds_service.blueprints.services import declaration_or_404, read_json_body
-from cds_service.operation_outcome import CdsHttpError
-from cds_service.request_log import note
-from cds_service.runtime import runtime
+from cds_service.http.client_auth import authenticate_client
+from cds_service.http.request_log import note
+from cds_service.http.runtime import runtime
+from cds_service.http.service_calls import declaration_or_404, read_json_body
+from cds_service.protocol.errors import CdsHttpError
 from cds_service.store import StoreError, parse_feedback
 
 feedback = Blueprint("feedback", __name__)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from cds_service.operation_outcome import CdsHttpError, bad_request
+from cds_service.protocol.errors import CdsHttpError, bad_request
 
 # FHIR R4 id datatype: [A-Za-z0-9\-\.]{1,64}
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")

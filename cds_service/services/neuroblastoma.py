@@ -11,12 +11,12 @@ import hashlib
 import json
 from typing import Any
 
-from cds_service.cards import missing_data_card, resection_card, stage_risk_card, workup_card
-from cds_service.cards.card_json import compact
-from cds_service.data_notes import data_notes
-from cds_service.prefetch_templates import STAGING_PREFETCH
-from cds_service.registry import ServiceRegistry
-from cds_service.service_call import ServiceAnswer, ServiceCall
+from cds_service.protocol.registry import ServiceRegistry
+from cds_service.protocol.service_call import ServiceAnswer, ServiceCall
+from cds_service.services.cards import missing_data_card, resection_card, stage_risk_card, workup_card
+from cds_service.services.cards.card_json import compact
+from cds_service.services.data_notes import data_notes
+from cds_service.services.prefetch_queries import STAGING_PREFETCH
 from cds_service.store import IssuedCard
 from fhir_mappings.reading.case_reader import CaseReading, read_case
 from fhir_mappings.reading.values import codings

@@ -7,8 +7,8 @@ import logging
 from flask import request
 
 from cds_service.auth import ClientAuthError, ClientTokenVerifier
-from cds_service.operation_outcome import CdsHttpError
-from cds_service.request_log import LOGGER_NAME, note
+from cds_service.http.request_log import LOGGER_NAME, note
+from cds_service.protocol.errors import CdsHttpError
 from cds_service.settings import Settings
 
 logger = logging.getLogger(LOGGER_NAME)

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cds_service.prefetch.templates import validate_template
+from cds_service.protocol.prefetch.templates import validate_template
 
 if TYPE_CHECKING:
-    from cds_service.service_call import ServiceAnswer, ServiceCall
+    from cds_service.protocol.service_call import ServiceAnswer, ServiceCall
 
 Handler = Callable[["ServiceCall"], "ServiceAnswer"]
 

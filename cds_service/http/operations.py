@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from cds_service.runtime import runtime
+from cds_service.http.runtime import runtime
 from cds_service.store import StoreError
 
 health = Blueprint("health", __name__)

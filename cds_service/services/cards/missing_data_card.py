@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cds_service.cards.card_json import card_source, compact, fit_summary, stable_uuid
-from cds_service.cards.markdown import escape_markdown as md
+from cds_service.services.cards.card_json import card_source, compact, fit_summary, stable_uuid
+from cds_service.services.cards.markdown import escape_markdown as md
 from neuroblastoma.results import Classification
 
 KIND = "missing-data"

@@ -11,16 +11,16 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, jsonify, request
 
 from cds_service.audit import audit_service_call
-from cds_service.auth_guard import authenticate_client
-from cds_service.fhir_server_policy import permitted_fhir_server
-from cds_service.hook_request import HookRequest, parse_hook_request
-from cds_service.operation_outcome import CdsHttpError, bad_request, precondition_failed
-from cds_service.prefetch import PrefetchRequest, PrefetchResult, UnsafeTokenValueError
-from cds_service.prefetch.resolve import SOURCE_FHIR_SERVER
-from cds_service.registry import CdsServiceDeclaration
-from cds_service.request_log import LOGGER_NAME, note
-from cds_service.runtime import ServiceRuntime, runtime
-from cds_service.service_call import ServiceAnswer, ServiceCall
+from cds_service.http.client_auth import authenticate_client
+from cds_service.http.request_log import LOGGER_NAME, note
+from cds_service.http.runtime import ServiceRuntime, runtime
+from cds_service.protocol.errors import CdsHttpError, bad_request, precondition_failed
+from cds_service.protocol.fhir_server_policy import permitted_fhir_server
+from cds_service.protocol.hook_request import HookRequest, parse_hook_request
+from cds_service.protocol.prefetch import PrefetchRequest, PrefetchResult, UnsafeTokenValueError
+from cds_service.protocol.prefetch.resolve import SOURCE_FHIR_SERVER
+from cds_service.protocol.registry import CdsServiceDeclaration
+from cds_service.protocol.service_call import ServiceAnswer, ServiceCall
 
 services = Blueprint("services", __name__)
 logger = logging.getLogger(LOGGER_NAME)

@@ -12,16 +12,16 @@ from flask import Flask, Response, g, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
-from cds_service.blueprints.discovery import discovery
-from cds_service.blueprints.feedback import feedback
-from cds_service.blueprints.health import health
-from cds_service.blueprints.openapi import openapi
-from cds_service.blueprints.services import services
-from cds_service.metrics import Metrics
-from cds_service.operation_outcome import CdsHttpError, error_response
-from cds_service.registry import ServiceRegistry
-from cds_service.request_log import LOGGER_NAME, configure_logging, init_request_log, note
-from cds_service.runtime import build_runtime, init_runtime
+from cds_service.http.discovery import discovery
+from cds_service.http.feedback import feedback
+from cds_service.http.metrics import Metrics
+from cds_service.http.openapi_route import openapi
+from cds_service.http.operations import health
+from cds_service.http.request_log import LOGGER_NAME, configure_logging, init_request_log, note
+from cds_service.http.runtime import build_runtime, init_runtime
+from cds_service.http.service_calls import services
+from cds_service.protocol.errors import CdsHttpError, error_response
+from cds_service.protocol.registry import ServiceRegistry
 from cds_service.settings import Settings
 from fhir_mappings.reading.validation import load_models
 
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, registry: ServiceRegistry | Non
     settings = settings or Settings()
     configure_logging(settings.log_level)
     if registry is None:
-        from cds_service.neuroblastoma_services import REGISTRY
+        from cds_service.services.neuroblastoma import REGISTRY
 
         registry = REGISTRY
     app = Flask(__name__, static_folder=None)  # no /static route: the package files are not for clients

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from cds_service.case_files import CaseInputError, load_cases
+from cds_service.cli.case_files import CaseInputError, load_cases
+from cds_service.cli.text_summary import render_text_summary
 from cds_service.settings import Settings
-from cds_service.text_summary import render_text_summary
 from neuroblastoma.classification import classify
 from neuroblastoma.summary import classification_summary
 

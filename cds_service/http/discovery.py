@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from cds_service.auth_guard import authenticate_client
-from cds_service.runtime import runtime
+from cds_service.http.client_auth import authenticate_client
+from cds_service.http.runtime import runtime
 
 discovery = Blueprint("discovery", __name__)
 

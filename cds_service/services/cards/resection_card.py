@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cds_service.cards.card_json import OVERRIDE_REASONS, card_source, compact, fit_summary, stable_uuid
-from cds_service.cards.markdown import escape_markdown as md
+from cds_service.services.cards.card_json import OVERRIDE_REASONS, card_source, compact, fit_summary, stable_uuid
+from cds_service.services.cards.markdown import escape_markdown as md
 from neuroblastoma.case import Case, ImagingModality
 from neuroblastoma.facts import Presence
 from neuroblastoma.idrf import assess_idrf

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from cds_service.cards.card_json import (
+from cds_service.services.cards.card_json import (
     card_source,
     fit_summary,
     override_reasons,
     reference_links,
     stable_uuid,
 )
-from cds_service.cards.markdown import escape_markdown as md
-from cds_service.cards.markdown import escape_static
+from cds_service.services.cards.markdown import escape_markdown as md
+from cds_service.services.cards.markdown import escape_static
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.fact_descriptions import describe_facts
 from neuroblastoma.results import Classification, RiskLevel, Trace

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cds_service.hook_request import HookRequest
-from cds_service.prefetch import PrefetchResult
+from cds_service.protocol.hook_request import HookRequest
+from cds_service.protocol.prefetch import PrefetchResult
 from cds_service.settings import Settings
 from cds_service.store import IssuedCard
 from neuroblastoma.results import Classification

@@ -13,10 +13,10 @@ from cds_service.auth import (
     parse_trusted_issuers,
     sandbox_trusted_issuer,
 )
-from cds_service.metrics import Metrics
-from cds_service.prefetch import FetchPolicy, FhirClient, PrefetchResolver
-from cds_service.registry import ServiceRegistry
-from cds_service.request_log import LOGGER_NAME
+from cds_service.http.metrics import Metrics
+from cds_service.http.request_log import LOGGER_NAME
+from cds_service.protocol.prefetch import FetchPolicy, FhirClient, PrefetchResolver
+from cds_service.protocol.registry import ServiceRegistry
 from cds_service.settings import Settings
 from cds_service.store import GroupCommit, PreparedCall, Store, StoreUnavailable
 

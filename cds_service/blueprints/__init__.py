@@ -1,1 +1,0 @@
-"""The HTTP routes, one blueprint per group: discovery, services, feedback, health."""
