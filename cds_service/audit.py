@@ -50,8 +50,8 @@ def audit_service_call(
     """Record the call and its cards. The store being down must not stop clinical answers: log and go on."""
     classification = answer.classification
     stage = classification.stage if classification else None
-    inrg = classification.inrg2009 if classification else None
-    cog = classification.cog2021 if classification else None
+    inrg = classification.risk("inrg2009") if classification else None
+    cog = classification.risk("cog2021") if classification else None
     try:
         record = AuditRecord(
             service_id=declaration.id,

@@ -21,7 +21,7 @@ MYCN = Factor("MYCN", FactKey.MYCN, frozenset({MycnStatus.AMPLIFIED, MycnStatus.
 
 UNDER_18_MONTHS = frozenset({AgeBand.UNDER_12_MONTHS, AgeBand.FROM_12_TO_18_MONTHS})
 
-StageInput = Stage | StageResult
+StageInput = Stage | StageResult[Stage]
 
 
 def possible_stages(stage: StageInput) -> frozenset[Stage]:

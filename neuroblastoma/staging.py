@@ -31,6 +31,7 @@ from neuroblastoma.metastatic_spread import (
     read_extension,
     unique,
 )
+from neuroblastoma.registry import StagingSystem
 from neuroblastoma.results import MissingInput, RuleWarning, Stage, StageResult, Trace
 from neuroblastoma.sources import BRISSE_2011, MONCLAIR_2009, RULESET_VERSION
 
@@ -352,7 +353,7 @@ METASTATIC_BY_MS = {PRESENT: frozenset({Stage.MS}), ABSENT: frozenset({Stage.M})
                     UNKNOWN: frozenset({Stage.M, Stage.MS})}
 
 
-def assign_stage(case: Case) -> StageResult:
+def assign_stage(case: Case) -> StageResult[Stage]:
     """The INRGSS stage: metastatic (M or MS) if there is distant disease, else L1 or L2; when distant
     disease is undecided, the stages possible either way all stay candidates (Monclair 2009 Table 2)."""
     extent, locoregional = locoregional_extent(case)
@@ -379,4 +380,8 @@ def assign_stage(case: Case) -> StageResult:
         warnings=unique(w for a in (locoregional, distant.assessment, ms) for w in a.warnings),
         steps=unique((*(s for a in shown for s in a.steps), conclusion)),
     )
-    return StageResult(stage, stages, trace, RULESET_VERSION)
+    return StageResult(INRGSS_ID, stage, stages, trace, RULESET_VERSION)
+
+
+INRGSS_ID = "inrgss"
+INRGSS = StagingSystem(INRGSS_ID, "INRGSS", "INRG stage", MONCLAIR_2009, assign_stage, tuple(Stage))

@@ -69,16 +69,12 @@ def _action(plan: ResultAction, label: str) -> dict[str, Any] | None:
 
 
 def _actions(result: Classification, reading: CaseReading, call: ServiceCall) -> list[dict[str, Any]]:
-    resources = result_resources(result, reading, call.received_at)
-    labelled = [(resources.stage, "INRG stage", result.stage.determinate),
-                (resources.inrg2009, "INRG 2009 risk group", result.inrg2009.outcome is not None),
-                (resources.cog2021, "COG 2021 risk group", result.cog2021.risk is not None)]
     actions = []
-    for resource, label, determinate in labelled:
-        plan = plan_result(resource, reading.existing_results)
-        if plan.kind == "create" and not determinate:
+    for proposed in result_resources(result, reading, call.received_at):
+        plan = plan_result(proposed.resource, reading.existing_results)
+        if plan.kind == "create" and not proposed.determinate:
             continue  # nothing to record yet: the missing-data card says what is needed
-        action = _action(plan, label)
+        action = _action(plan, proposed.title)
         if action:
             actions.append(action)
     return actions

@@ -83,7 +83,7 @@ COG_2021_LEVELS: tuple[RiskLevel, ...] = (RiskLevel.LOW, RiskLevel.INTERMEDIATE,
 
 def _cog_concept(level: RiskLevel) -> Concept:
     printed = "; ".join(
-        r.citation.split(", ", 1)[-1].split(": ", 1)[-1] for r in cog2021.ROWS if r.outcome is level
+        r.citation.split(", ", 1)[-1].split(": ", 1)[-1] for r in cog2021.ROWS if r.outcome.risk is level
     )
     return Concept(
         level.value, f"COG {_RISK_DISPLAY[level].lower()}",

@@ -78,10 +78,10 @@ def classification_facts(case: Case) -> dict[str, Any]:
     return {
         "stage": result.stage.stage,
         "stage_candidates": set(result.stage.candidates),
-        "inrg": (result.inrg2009.group, result.inrg2009.risk, result.inrg2009.out_of_scope),
-        "inrg_candidates": {(c.group, c.risk) for c in result.inrg2009.candidates},
-        "cog": (result.cog2021.risk, result.cog2021.out_of_scope),
-        "cog_candidates": set(result.cog2021.candidates),
+        "inrg": (result.risk("inrg2009").group, result.risk("inrg2009").risk, result.risk("inrg2009").out_of_scope),
+        "inrg_candidates": {(c.group, c.risk) for c in result.risk("inrg2009").candidates},
+        "cog": (result.risk("cog2021").risk, result.risk("cog2021").out_of_scope),
+        "cog_candidates": {c.risk for c in result.risk("cog2021").candidates},
         "missing": {m.fact for m in result.missing},
         "warnings": {w.code for w in result.all_warnings},
     }

@@ -15,40 +15,26 @@ from cds_service.services.cards.markdown import escape_markdown as md
 from cds_service.services.cards.markdown import escape_static
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.fact_descriptions import describe_facts
+from neuroblastoma.result_wording import risk_summary_part, risk_title, risks_in_order, schema_of, stage_title
 from neuroblastoma.results import Classification, RiskLevel, Trace
 
 KIND = "stage-risk"
 
 
-def _cog_part(result: Classification) -> str:
-    cog = result.cog2021
-    if cog.out_of_scope:
-        return "COG: not applicable"
-    return f"COG {cog.risk.value} risk" if cog.risk else "COG risk undetermined"
-
-
-def _inrg_part(result: Classification) -> str:
-    inrg = result.inrg2009
-    if inrg.out_of_scope:
-        return "INRG group: not applicable"
-    return f"INRG group {inrg.group} ({inrg.risk.value})" if inrg.outcome and inrg.risk else "INRG group undetermined"
-
-
 def stage_risk_summary(result: Classification, primary_schema: str) -> str:
     stage = result.stage.stage
     stage_part = f"INRG stage {stage.value}" if stage else "INRG stage undetermined"
-    if result.inrg2009.out_of_scope and result.cog2021.out_of_scope:
-        return fit_summary(f"{stage_part} · ganglioneuroma (mature): benign, outside INRG and COG risk schemas")
-    parts = [_cog_part(result), _inrg_part(result)]
-    if primary_schema == "inrg2009":
-        parts.reverse()
+    if all(risk.out_of_scope for risk in result.risks):
+        schemas = " and ".join(schema_of(risk).short_title for risk in result.risks)
+        return fit_summary(f"{stage_part} · ganglioneuroma (mature): benign, outside {schemas} risk schemas")
+    parts = [risk_summary_part(risk) for risk in risks_in_order(result, primary_schema)]
     return fit_summary(" · ".join([stage_part, *parts]))
 
 
 def _indicator(result: Classification) -> str:
-    risks = [r for r in (result.inrg2009.risk, result.cog2021.risk) if r is not None]
+    high = any(risk.risk is RiskLevel.HIGH for risk in result.risks)
     disagree = any(w.code == "schemas-disagree" for w in result.warnings)
-    return "warning" if RiskLevel.HIGH in risks or disagree else "info"
+    return "warning" if high or disagree else "info"
 
 
 class _SourceCells:
@@ -73,26 +59,13 @@ def _trace_block(title: str, trace: Trace, sources: _SourceCells) -> list[str]:
     return lines
 
 
-def _result_titles(result: Classification) -> tuple[str, str, str]:
-    stage = result.stage.stage.value if result.stage.stage else "undetermined"
-    inrg = result.inrg2009
-    inrg_title = (f"INRG 2009: group {inrg.group}, {inrg.risk.value} risk" if inrg.outcome and inrg.risk
-                  else "INRG 2009: not applicable" if inrg.out_of_scope else "INRG 2009: undetermined")
-    cog = result.cog2021
-    cog_title = (f"COG 2021: {cog.risk.value} risk" if cog.risk
-                 else "COG 2021: not applicable" if cog.out_of_scope else "COG 2021: undetermined")
-    return f"INRG stage {stage}", inrg_title, cog_title
-
-
 def stage_risk_detail(result: Classification, case: Case, primary_schema: str, notes: tuple[str, ...] = ()) -> str:
-    stage_title, inrg_title, cog_title = _result_titles(result)
-    schema_blocks = [(cog_title, result.cog2021.trace), (inrg_title, result.inrg2009.trace)]
-    if primary_schema == "inrg2009":
-        schema_blocks.reverse()
     sources = _SourceCells(case)
-    lines = _trace_block(stage_title, result.stage.trace, sources)
-    for title, trace in schema_blocks:
-        lines += ["", *_trace_block(title, trace, sources)]
+    lines: list[str] = []
+    for stage in result.stages:
+        lines += [*(("",) if lines else ()), *_trace_block(stage_title(stage), stage.trace, sources)]
+    for risk in risks_in_order(result, primary_schema):
+        lines += ["", *_trace_block(risk_title(risk), risk.trace, sources)]
     lines += ["", "| Input | Value | Source |", "|---|---|---|"]
     for facts, label, value in describe_facts(case):
         lines.append(f"| {escape_static(label)} | {md(value)} | {sources(facts)} |")
