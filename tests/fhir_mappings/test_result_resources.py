@@ -13,8 +13,8 @@ from fhir_mappings.reading.case_reader import CaseReading, MappingReport, read_c
 from fhir_mappings.results_codes import COG_2021_RISK_CODE, INRG_2009_RISK_CODE, STAGE_CODE
 from fhir_mappings.terminology import value_sets as vs
 from fhir_mappings.terminology.codes import SCT_INRGSS_METHOD
-from fhir_mappings.writing.case_to_fhir import case_to_bundle
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
+from fhir_mappings.writing.case_to_fhir import case_to_bundle
 from fhir_mappings.writing.results_to_fhir import result_resources
 from neuroblastoma.case import Case
 from neuroblastoma.case_json import case_from_json
