@@ -122,7 +122,8 @@ def test_a_database_slower_than_the_wait_does_not_hold_the_answer_and_the_record
             time.sleep(0.01)
         service_runtime.store.write_calls(calls)
 
-    monkeypatch.setattr(service_runtime, "call_writer", GroupCommit(slow_write))
+    observer = next(o for o in service_runtime.dependencies.observers if isinstance(o, audit.AuditObserver))
+    monkeypatch.setattr(observer, "writer", GroupCommit(slow_write))
     monkeypatch.setattr(audit, "AUDIT_WRITE_TIMEOUT_SECONDS", 0.05)
     data = example_patient("nb-l1-low")
     body = hook_request(data.patient_id, prefetch=data.prefetch())
@@ -131,7 +132,7 @@ def test_a_database_slower_than_the_wait_does_not_hold_the_answer_and_the_record
     assert "audit record not committed within the wait" in caplog.text
     assert service.store.audit_records(hook_instance=body["hookInstance"]) == []
     database_slow.clear()
-    service_runtime.call_writer.close()  # writes what is queued
+    observer.writer.close()  # writes what is queued
     [record] = service.store.audit_records(hook_instance=body["hookInstance"])
     assert record.http_status == 200
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cds_service.services.cards.card_json import card_source, compact, fit_summary, stable_uuid
+from cds_service.protocol.cards import Card
+from cds_service.services.cards.card_json import card_source, fit_summary, stable_uuid
 from cds_service.services.cards.markdown import escape_markdown as md
 from neuroblastoma.result_wording import outcome_text, schema_of
 from neuroblastoma.results import Classification
@@ -34,7 +33,7 @@ def _candidates(result: Classification) -> list[str]:
     return lines
 
 
-def missing_data_card(result: Classification, *, call_key: tuple[str, ...]) -> dict[str, Any] | None:
+def missing_data_card(result: Classification, *, call_key: tuple[str, ...]) -> Card | None:
     missing = result.missing
     if not missing:
         return None
@@ -46,10 +45,5 @@ def missing_data_card(result: Classification, *, call_key: tuple[str, ...]) -> d
     candidates = _candidates(result)
     if candidates:
         lines += ["", "Still possible:", *[f"- {md(c)}" for c in candidates]]
-    return compact({
-        "uuid": stable_uuid(*call_key, KIND),
-        "summary": summary,
-        "indicator": "warning",
-        "detail": "\n".join(lines),
-        "source": card_source(),
-    })
+    return Card(uuid=stable_uuid(*call_key, KIND), summary=summary, indicator="warning",
+                detail="\n".join(lines), source=card_source())

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from cds_service.protocol.cards import Action, Card, Suggestion
 from cds_service.services.cards.card_json import (
     card_source,
     fit_summary,
@@ -81,24 +80,22 @@ def stage_risk_detail(result: Classification, case: Case, primary_schema: str, n
 
 def stage_risk_card(
     result: Classification, case: Case, *, primary_schema: str, call_key: tuple[str, ...],
-    actions: list[dict[str, Any]], notes: tuple[str, ...] = (),
-) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The card and its suggestion uuids. ``call_key`` (service, hook instance, patient) makes uuids stable;
-    ``actions`` come without empty members (the service's ``_actions``: its own Observations have none)."""
-    card_uuid = stable_uuid(*call_key, KIND)
-    suggestion_uuid = stable_uuid(*call_key, KIND, "record")
-    # Built without empty members, which CDS Hooks forbids (G2); nothing is built only to be stripped again.
-    card: dict[str, Any] = {
-        "uuid": card_uuid,
-        "summary": stage_risk_summary(result, primary_schema),
-        "indicator": _indicator(result),
-        "detail": stage_risk_detail(result, case, primary_schema, notes),
-        "source": card_source(),
-    }
+    actions: list[Action], notes: tuple[str, ...] = (),
+) -> Card:
+    """The card; ``call_key`` (service, hook instance, patient) makes its uuids stable. Its one suggestion
+    records the determinate results (``actions``), when there is something to record."""
+    suggestions = None
     if actions:
-        card["suggestions"] = [{"label": "Record the stage and risk groups (preliminary)", "uuid": suggestion_uuid,
-                                "isRecommended": False, "actions": actions}]
-        card["selectionBehavior"] = "at-most-one"
-    card["overrideReasons"] = override_reasons()
-    card["links"] = reference_links()
-    return card, (suggestion_uuid,) if actions else ()
+        suggestions = [Suggestion(label="Record the stage and risk groups (preliminary)",
+                                  uuid=stable_uuid(*call_key, KIND, "record"), is_recommended=False, actions=actions)]
+    return Card(
+        uuid=stable_uuid(*call_key, KIND),
+        summary=stage_risk_summary(result, primary_schema),
+        indicator=_indicator(result),
+        detail=stage_risk_detail(result, case, primary_schema, notes),
+        source=card_source(),
+        suggestions=suggestions,
+        selection_behavior="at-most-one" if suggestions else None,
+        override_reasons=override_reasons(),
+        links=reference_links(),
+    )
