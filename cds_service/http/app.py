@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from cds_service.http.discovery import discovery
 from cds_service.http.feedback import feedback
 from cds_service.http.metrics import Metrics
-from cds_service.http.openapi_route import openapi
+from cds_service.http.openapi_route import init_openapi, openapi
 from cds_service.http.operations import health
 from cds_service.http.request_log import LOGGER_NAME, configure_logging, init_request_log, note
 from cds_service.http.runtime import build_runtime, init_runtime
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None, registry: ServiceRegistry | Non
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     service_runtime = build_runtime(settings, registry)
     init_runtime(app, service_runtime)
+    init_openapi(app, registry)
     CORS(
         app,
         origins=settings.cors_allowed_origins,

@@ -6,7 +6,9 @@ are bounded and written by this code: a value from the request is never echoed i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_DIAGNOSTICS = 300
 MAX_EXPRESSION = 120
@@ -28,6 +30,24 @@ class CdsError(Exception):
 
     def outcome(self) -> dict[str, Any]:
         return operation_outcome(self.code, self.diagnostics, self.expression)
+
+
+class Issue(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    severity: Literal["fatal", "error", "warning", "information"]
+    code: str = Field(pattern=r"^[a-z][a-z-]*$")
+    diagnostics: str | None = None
+    expression: list[str] | None = Field(default=None, min_length=1)
+
+
+class OperationOutcome(BaseModel):
+    """The FHIR R4 OperationOutcome every error answer carries (the members this service writes)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="OperationOutcome")
+
+    resource_type: Literal["OperationOutcome"] = Field(default="OperationOutcome", alias="resourceType")
+    issue: list[Issue] = Field(min_length=1)
 
 
 def operation_outcome(code: str, diagnostics: str, expression: list[str] | None = None,

@@ -142,6 +142,30 @@ class FeedbackEntryBody(_Model):
         )
 
 
+class FeedbackRequest(_Model):
+    """The body: ``{"feedback": [entry, ...]}``, each entry validated on its own (``parse_feedback``)."""
+
+    feedback: list[FeedbackEntryBody]
+
+
+class StoredEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    index: int = Field(ge=0)
+    card: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    status: Literal["stored", "duplicate"]
+    card_known: Literal[False] | None = Field(default=None, alias="cardKnown",
+                                              description="present (false) when this service never issued the card")
+
+
+class FeedbackStored(BaseModel):
+    """The answer when every entry was stored, or had been stored before (idempotent)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stored: list[StoredEntry]
+
+
 def _field_error(path: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("feedback_rule", "{message}", {"path": path, "message": message})
 

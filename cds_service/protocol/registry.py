@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
 from cds_service.protocol.cards import Card
 from cds_service.protocol.hook_request import HookRequest
 from cds_service.protocol.prefetch import PrefetchResult
@@ -58,6 +61,30 @@ class ServiceAnswer:
 Handler = Callable[[ServiceCall], ServiceAnswer]
 
 
+class ServiceDescription(BaseModel):
+    """One service in discovery (CDS Hooks 2.0 §"Discovery"): its hook, id, title, description, prefetch."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    hook: str = Field(min_length=1)
+    id: str = Field(pattern=r"^[A-Za-z0-9._~\-]+$")
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    prefetch: dict[str, str] | None = Field(default=None, min_length=1)
+    usage_requirements: str | None = Field(default=None, min_length=1)
+
+
+class Discovery(BaseModel):
+    """``GET /cds-services``: the services this endpoint offers (never empty: the sandbox fails on none)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    services: list[ServiceDescription]
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
 @dataclass(frozen=True)
 class CdsServiceDeclaration:
     id: str
@@ -74,14 +101,9 @@ class CdsServiceDeclaration:
     def accepted_hooks(self) -> frozenset[str]:
         return frozenset({self.hook}) | self.also_accepts
 
-    def discovery_entry(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"hook": self.hook, "id": self.id, "title": self.title,
-                                 "description": self.description}
-        if self.prefetch:
-            entry["prefetch"] = dict(self.prefetch)
-        if self.usage_requirements:
-            entry["usageRequirements"] = self.usage_requirements
-        return entry
+    def description_entry(self) -> ServiceDescription:
+        return ServiceDescription(hook=self.hook, id=self.id, title=self.title, description=self.description,
+                                  prefetch=dict(self.prefetch) or None, usage_requirements=self.usage_requirements)
 
 
 class ServiceRegistry:
@@ -113,5 +135,5 @@ class ServiceRegistry:
     def __iter__(self) -> Iterator[CdsServiceDeclaration]:
         return iter(self._services.values())
 
-    def discovery(self) -> dict[str, Any]:
-        return {"services": [service.discovery_entry() for service in self]}
+    def discovery(self) -> Discovery:
+        return Discovery(services=[service.description_entry() for service in self])

@@ -28,7 +28,7 @@ from schemathesis.checks import (
 )
 
 from cds_service.http.app import create_app
-from cds_service.http.openapi_route import OPENAPI_PATH
+from cds_service.protocol.openapi import OPENAPI_PATH
 from cds_service.services import REGISTRY
 from tests.robustness.contract import assert_no_internal_detail, robustness_settings
 
