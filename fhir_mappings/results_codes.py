@@ -57,7 +57,8 @@ def _generic_level(outcome: RiskOutcome) -> tuple[Code, ...]:
 
 STAGE_CODINGS: Mapping[str, StageCoding] = MappingProxyType({
     "inrgss": StageCoding(vs.INRGSS_STAGE_TYPE, (SCT_INRGSS_METHOD, vs.METHOD_INRGSS),
-                          MappingProxyType(dict(vs.STAGE_CODING)), MCODE_CANCER_STAGE),
+                          MappingProxyType({stage: code for stage, code in vs.STAGE_CODING.items()}),
+                          MCODE_CANCER_STAGE),
 })
 
 RISK_CODINGS: Mapping[str, RiskCoding] = MappingProxyType({

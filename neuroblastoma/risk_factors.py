@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from enum import Enum
 from functools import lru_cache
+from typing import Any
 
 from neuroblastoma.ages import ALL_AGE_BANDS, AgeBand
 from neuroblastoma.biology import HistologicCategory, MycnStatus
@@ -84,7 +85,7 @@ def describe(values: frozenset[Hashable]) -> str:
 
 def table_trace(
     schema: str,
-    match: TableMatch,
+    match: TableMatch[Any],
     possible: Mapping[Factor, frozenset[Hashable]],
     warnings: tuple[RuleWarning, ...],
 ) -> Trace:

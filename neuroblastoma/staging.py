@@ -18,19 +18,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from neuroblastoma.ages import DAYS_18_MONTHS, AgeBand
+from neuroblastoma.assessments import Assessment, cited, unique
 from neuroblastoma.case import MS_PERMITTED_SITES, Case, FactKey, PrimaryTumour
+from neuroblastoma.extension import ExtensionReading, read_extension
 from neuroblastoma.facts import Presence, all_present, any_present
 from neuroblastoma.idrf import IdrfAssessment, IdrfCode, assess_idrf
-from neuroblastoma.metastatic_spread import (
-    Assessment,
-    DistantDisease,
-    DistantSite,
-    ExtensionReading,
-    assess_distant_disease,
-    cited,
-    read_extension,
-    unique,
-)
+from neuroblastoma.metastatic_spread import DistantDisease, DistantSite, assess_distant_disease
 from neuroblastoma.registry import StagingSystem
 from neuroblastoma.results import MissingInput, RuleWarning, Stage, StageResult, Trace
 from neuroblastoma.sources import BRISSE_2011, MONCLAIR_2009, RULESET_VERSION
@@ -187,9 +180,9 @@ def locoregional_extent(case: Case) -> tuple[frozenset[Stage], Assessment]:
     """L1 or L2 by the IDRFs of each primary; synchronous multifocal primaries are staged by the
     greatest extent, L2 over L1 (Brisse 2011; product decision 9)."""
     if not case.primaries:
-        missing = MissingInput(FactKey.PRIMARY_TUMOUR, f"no primary tumour is described: {L2_DECIDES}")
+        no_primary = MissingInput(FactKey.PRIMARY_TUMOUR, f"no primary tumour is described: {L2_DECIDES}")
         return frozenset({Stage.L1, Stage.L2}), Assessment(UNKNOWN, ("No primary tumour described",), (),
-                                                           (missing,))
+                                                           (no_primary,))
     count = len(case.primaries)
     per_primary = tuple(primary_idrfs(p, _primary_name(p, i, count)) for i, p in enumerate(case.primaries, 1))
     presence = any_present(a.presence for a in per_primary)

@@ -48,7 +48,7 @@ def _is_fhir(document: Any) -> bool:
 def _records_from_fhir(path: Path, items: list[Any]) -> list[PatientRecord]:
     """One record per Patient in the data, each with every resource of the file."""
     gathered = gather(items)
-    patients = [p.get("id") for p in gathered.of_type("Patient") if isinstance(p.get("id"), str)]
+    patients = [str(p["id"]) for p in gathered.of_type("Patient") if isinstance(p.get("id"), str)]
     if not patients:
         raise CaseInputError(f"{path}: FHIR data without a Patient resource (Patient.birthDate is needed)")
     resources = tuple(resource for bucket in gathered.by_type.values() for resource in bucket)

@@ -19,7 +19,7 @@ and the field (``feedback[2].outcome: ...``) and never echo a value (a ``userCom
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -75,8 +75,10 @@ def _no_nul(value: str) -> str:
     return value
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_no_nul)]
+CodeText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CODE_LENGTH), AfterValidator(_no_nul)]
+SystemText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SYSTEM_LENGTH), AfterValidator(_no_nul)]
+DisplayText = Annotated[str, StringConstraints(max_length=MAX_DISPLAY_LENGTH), AfterValidator(_no_nul)]
+CommentText = Annotated[str, StringConstraints(max_length=MAX_COMMENT_LENGTH), AfterValidator(_no_nul)]
 
 
 Uuid = Annotated[str, BeforeValidator(_required), AfterValidator(_uuid)]
@@ -87,14 +89,14 @@ class _Model(BaseModel):
 
 
 class ReasonCoding(_Model):
-    system: Annotated[_text(MAX_SYSTEM_LENGTH), BeforeValidator(_required), StringConstraints(min_length=1)]
-    code: Annotated[_text(MAX_CODE_LENGTH), BeforeValidator(_required), StringConstraints(min_length=1)]
-    display: _text(MAX_DISPLAY_LENGTH) | None = None
+    system: Annotated[SystemText, BeforeValidator(_required)]
+    code: Annotated[CodeText, BeforeValidator(_required)]
+    display: DisplayText | None = None
 
 
 class OverrideReasonBody(_Model):
     reason: ReasonCoding | None = None
-    user_comment: _text(MAX_COMMENT_LENGTH) | None = Field(default=None, alias="userComment")
+    user_comment: CommentText | None = Field(default=None, alias="userComment")
 
     @model_validator(mode="after")
     def _reason_or_comment(self) -> OverrideReasonBody:

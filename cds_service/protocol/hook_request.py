@@ -173,14 +173,10 @@ def _first_problem(error: ValidationError) -> CdsError:
     first = error.errors(include_input=False, include_url=False)[0]
     context = first.get("ctx") or {}
     if first["type"] == "cds_request":
-        path, message = str(context["path"]), str(context["message"])
-        return bad_request(message, path)
-    parts = [str(part) for part in first["loc"] if not isinstance(part, int)]
-    path = ".".join(to_camel(p) if i == 0 else p for i, p in enumerate(parts[:1])) + "".join(
-        f".{p}" for p in parts[1:])
-    path = path.replace(".function-after[_answered_here()]", "")
-    message = _FIELD_RULES.get(path) if first["type"] == "string_pattern_mismatch" else None
-    return bad_request(f"{path}: {message or _MESSAGES.get(first['type'], 'is not valid')}", path)
+        return bad_request(str(context["message"]), str(context["path"]))
+    path = ".".join(str(part) for part in first["loc"])  # the members' names as sent (aliases)
+    rule = _FIELD_RULES.get(path) if first["type"] == "string_pattern_mismatch" else None
+    return bad_request(f"{path}: {rule or _MESSAGES.get(first['type'], 'is not valid')}", path)
 
 
 def parse_hook_request(body: object, accepted_hooks: Collection[str]) -> HookRequest:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from cds_service.protocol.cards import CardsResponse
 from cds_service.protocol.errors import OperationOutcome
@@ -40,9 +40,9 @@ _UNAUTHENTICATED = ("The CDS client's JWT is missing or invalid (a bare reason: 
 
 
 def _schemas() -> dict[str, Any]:
-    inputs = [(model, "validation") for model in _INPUTS]
-    outputs = [(model, "serialization") for model in _OUTPUTS]
-    _, top = models_json_schema([*inputs, *outputs], ref_template="#/components/schemas/{model}", by_alias=True)
+    modes: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        *((model, "validation") for model in _INPUTS), *((model, "serialization") for model in _OUTPUTS)]
+    _, top = models_json_schema(modes, ref_template="#/components/schemas/{model}", by_alias=True)
     schemas: dict[str, Any] = top["$defs"]
     return schemas
 

@@ -219,7 +219,7 @@ def test_marrow_percentage_quantity(value: float, read_as: float | None) -> None
 
 
 def test_marrow_percentage_alone_leaves_the_involvement_call_to_the_rules() -> None:
-    # 0 % without a call decides nothing (product decision 11, metastatic_spread.marrow_involvement)
+    # 0 % without a call decides nothing (product decision 11, marrow_imaging.marrow_involvement)
     zero = read(obs(MARROW.code("tumour-cell-percent"), **_quantity(0, "%")))
     assert zero.case.bone_marrow.involvement is Presence.UNKNOWN
     method = cc(vs.MARROW_METHOD_CODING[MarrowMethod.MORPHOLOGY])

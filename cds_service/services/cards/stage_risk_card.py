@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from cds_service.protocol.cards import Action, Card, Suggestion
 from cds_service.services.cards.card_json import (
     card_source,
@@ -30,7 +32,7 @@ def stage_risk_summary(result: Classification, primary_schema: str) -> str:
     return fit_summary(" · ".join([stage_part, *parts]))
 
 
-def _indicator(result: Classification) -> str:
+def _indicator(result: Classification) -> Literal["info", "warning"]:
     high = any(risk.risk is RiskLevel.HIGH for risk in result.risks)
     disagree = any(w.code == "schemas-disagree" for w in result.warnings)
     return "warning" if high or disagree else "info"
