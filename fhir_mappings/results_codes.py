@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
 
-from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import result_value_sets as rvs
 from fhir_mappings.terminology.codes import SCT_INRGSS_METHOD
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.model import Code, CodingKey
@@ -52,24 +52,25 @@ class RiskCoding:
 
 
 def _generic_level(outcome: RiskOutcome) -> tuple[Code, ...]:
-    return (vs.RISK_GENERIC_CODING[outcome.risk],)
+    return (rvs.RISK_GENERIC_CODING[outcome.risk],)
 
 
 STAGE_CODINGS: Mapping[str, StageCoding] = MappingProxyType({
-    "inrgss": StageCoding(vs.INRGSS_STAGE_TYPE, (SCT_INRGSS_METHOD, vs.METHOD_INRGSS),
-                          MappingProxyType({stage: code for stage, code in vs.STAGE_CODING.items()}),
+    "inrgss": StageCoding(rvs.INRGSS_STAGE_TYPE, (SCT_INRGSS_METHOD, rvs.METHOD_INRGSS),
+                          MappingProxyType({stage: code for stage, code in rvs.STAGE_CODING.items()}),
                           MCODE_CANCER_STAGE),
 })
 
 RISK_CODINGS: Mapping[str, RiskCoding] = MappingProxyType({
     "inrg2009": RiskCoding(
-        OBSERVATION_CODES.code("inrg-2009-risk-group"), (vs.METHOD_INRG_2009,),
-        lambda outcome: (vs.INRG_GROUP_CODING[outcome.group or ""],),
+        OBSERVATION_CODES.code("inrg-2009-risk-group"), (rvs.METHOD_INRG_2009,),
+        lambda outcome: (rvs.INRG_GROUP_CODING[outcome.group or ""],),
         RiskComponent(OBSERVATION_CODES.code("inrg-2009-risk-level"),
-                      lambda outcome: (vs.INRG_2009_RISK_CODING[outcome.risk], vs.RISK_GENERIC_CODING[outcome.risk]))),
+                      lambda outcome: (rvs.INRG_2009_RISK_CODING[outcome.risk],
+                                       rvs.RISK_GENERIC_CODING[outcome.risk]))),
     "cog2021": RiskCoding(
-        OBSERVATION_CODES.code("cog-2021-risk-group"), (vs.METHOD_COG_2021,),
-        lambda outcome: (vs.COG_2021_RISK_CODING[outcome.risk], vs.RISK_GENERIC_CODING[outcome.risk])),
+        OBSERVATION_CODES.code("cog-2021-risk-group"), (rvs.METHOD_COG_2021,),
+        lambda outcome: (rvs.COG_2021_RISK_CODING[outcome.risk], rvs.RISK_GENERIC_CODING[outcome.risk])),
 })
 
 STAGE_CODE = STAGE_CODINGS["inrgss"].code

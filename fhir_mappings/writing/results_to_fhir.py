@@ -17,7 +17,7 @@ from typing import Any
 
 from fhir_mappings.reading.case_reader import CaseReading
 from fhir_mappings.results_codes import STAGE_CODINGS, risk_coding
-from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import result_value_sets as rvs
 from fhir_mappings.terminology.model import Code
 from neuroblastoma.classification import RISK_SCHEMAS, STAGING_SYSTEMS
 from neuroblastoma.results import Classification, RiskResult, StageResult, Trace
@@ -79,8 +79,8 @@ def _base(reading: CaseReading, code: Code, method: dict[str, Any], effective: d
 
 
 def _absent(resource: dict[str, Any], out_of_scope: bool) -> None:
-    reason = vs.ResultAbsence.OUT_OF_SCOPE if out_of_scope else vs.ResultAbsence.INDETERMINATE
-    resource["dataAbsentReason"] = _concept(vs.DATA_ABSENT_REASON_FOR[reason])
+    reason = rvs.ResultAbsence.OUT_OF_SCOPE if out_of_scope else rvs.ResultAbsence.INDETERMINATE
+    resource["dataAbsentReason"] = _concept(rvs.DATA_ABSENT_REASON_FOR[reason])
 
 
 def stage_observation(result: StageResult[Enum], reading: CaseReading, effective: datetime,
