@@ -24,12 +24,12 @@ from fhir_mappings.terminology import value_sets as vs
 from fhir_mappings.terminology.codes import VERIFIED_IN
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.systems import is_ours
-from fhir_mappings.writing.case_to_fhir import (
+from fhir_mappings.writing.case_to_fhir import case_to_bundle
+from fhir_mappings.writing.elements import (
     LATERALITY_STANDARD,
     MYCN_LOINC_ANSWER,
     NODE_BODY_STRUCTURE,
     SITE_BODY_STRUCTURE,
-    case_to_bundle,
 )
 from neuroblastoma.anatomy import Compartment, Laterality
 from neuroblastoma.biology import MycnStatus
