@@ -14,15 +14,11 @@ from cds_service.protocol.prefetch import PrefetchResult
 from cds_service.protocol.registry import CdsServiceDeclaration
 from cds_service.protocol.service_call import ServiceAnswer
 from cds_service.settings import Settings
-from cds_service.store import AuditRecord, StoreError
+from cds_service.store import AuditedResults, AuditedRisk, AuditedStage, AuditRecord, StoreError
+from neuroblastoma.results import Classification
 from neuroblastoma.sources import RULESET_VERSION
 
 logger = logging.getLogger(LOGGER_NAME)
-
-# How long an answered call waits for its audit record's commit before answering anyway (the record stays
-# queued and is written when the database allows). Normally a commit takes milliseconds; this bounds what
-# a hung or locked database adds to a clinical answer.
-AUDIT_WRITE_TIMEOUT_SECONDS = 2.0
 
 # Prefetch statuses as the audit store records them.
 _AUDIT_OUTCOME = {"supplied": "supplied", "fetched": "fetched", "empty": "empty", "failed": "failed",
@@ -37,6 +33,23 @@ def audit_patient_ref(settings: Settings, patient_id: str) -> str:
     return patient_id
 
 
+def audited_results(classification: Classification | None) -> AuditedResults:
+    """The classification's results as the audit log keys them: staging system and risk schema ids."""
+    if classification is None:
+        return AuditedResults()
+    stage, inrg, cog = classification.stage, classification.inrg2009, classification.cog2021
+    return AuditedResults(
+        stages={"inrgss": AuditedStage(stage=stage.stage.value if stage.stage else None,
+                                       candidates=tuple(s.value for s in stage.candidates))},
+        risks={
+            "inrg2009": AuditedRisk(risk=inrg.risk.value if inrg.risk else None, group=inrg.group,
+                                    candidates=tuple(dict.fromkeys(c.risk.value for c in inrg.candidates))),
+            "cog2021": AuditedRisk(risk=cog.risk.value if cog.risk else None,
+                                   candidates=tuple(r.value for r in cog.candidates)),
+        },
+    )
+
+
 def audit_service_call(
     service_runtime: ServiceRuntime,
     declaration: CdsServiceDeclaration,
@@ -48,10 +61,7 @@ def audit_service_call(
     http_status: int = 200,
 ) -> None:
     """Record the call and its cards. The store being down must not stop clinical answers: log and go on."""
-    classification = answer.classification
-    stage = classification.stage if classification else None
-    inrg = classification.inrg2009 if classification else None
-    cog = classification.cog2021 if classification else None
+    audit_log = service_runtime.store.audit
     try:
         record = AuditRecord(
             service_id=declaration.id,
@@ -63,20 +73,15 @@ def audit_service_call(
             hook=call_request.hook,
             inputs_digest=answer.inputs_digest,
             patient_ref=audit_patient_ref(service_runtime.settings, call_request.patient_id),
-            stage=stage.stage.value if stage and stage.stage else None,
-            stage_candidates=tuple(s.value for s in stage.candidates) if stage else (),
-            inrg2009_group=inrg.group if inrg else None,
-            inrg2009_risk=inrg.risk.value if inrg and inrg.risk else None,
-            cog2021_risk=cog.risk.value if cog and cog.risk else None,
+            results=audited_results(answer.classification),
             card_uuids=tuple(card.uuid for card in answer.issued),
             prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in declaration.prefetch},
         )
-        service_runtime.call_writer.write(service_runtime.store.prepare_call(record, answer.issued),
-                                          timeout=AUDIT_WRITE_TIMEOUT_SECONDS)
+        audit_log.record_call(record, answer.issued)
     except TimeoutError:
         logger.warning("audit record not committed within the wait; the call was answered, the record is queued",
                        extra={"fields": {"hook_instance": call_request.hook_instance,
-                                         "waited_s": AUDIT_WRITE_TIMEOUT_SECONDS}})
+                                         "waited_s": audit_log.wait_seconds}})
     except (StoreError, ValueError) as error:
         logger.warning("audit record not stored; the call was answered",
                        extra={"fields": {"hook_instance": call_request.hook_instance, "error": type(error).__name__}})

@@ -22,7 +22,7 @@ def receive_feedback(service_id: str) -> Response:
     note(service=service_id)
     batch = parse_feedback(read_json_body())
     try:
-        saved = service_runtime.store.save_feedback(service_id, batch.entries) if batch.entries else []
+        saved = service_runtime.store.feedback.save(service_id, batch.entries) if batch.entries else []
     except StoreError:
         message = "feedback storage is unavailable; nothing was stored, retry later"
         raise CdsHttpError(503, "transient", message) from None

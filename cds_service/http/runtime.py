@@ -18,7 +18,7 @@ from cds_service.http.request_log import LOGGER_NAME
 from cds_service.protocol.prefetch import FetchPolicy, FhirClient, PrefetchResolver
 from cds_service.protocol.registry import ServiceRegistry
 from cds_service.settings import Settings
-from cds_service.store import GroupCommit, PreparedCall, Store, StoreUnavailable
+from cds_service.store import Store, StoreUnavailable, open_store
 
 logger = logging.getLogger(LOGGER_NAME)
 EXTENSION_KEY = "nbcds"
@@ -29,8 +29,7 @@ class ServiceRuntime:
     settings: Settings
     registry: ServiceRegistry
     verifier: ClientTokenVerifier | None
-    store: Store
-    call_writer: GroupCommit[PreparedCall]  # audit records and issued cards, group-committed
+    store: Store  # the audit log (group-committed) and the feedback log
     fhir_client: FhirClient
     fetch_policy: FetchPolicy
     resolver: PrefetchResolver
@@ -69,7 +68,7 @@ def build_runtime(settings: Settings, registry: ServiceRegistry) -> ServiceRunti
         read_timeout_seconds=settings.fhir_read_timeout_seconds,
     )
     client = FhirClient()
-    store = Store.from_url(settings.database_url, initialize=False)
+    store = open_store(settings.database_url, initialize=False)
     try:
         store.initialize()  # a schema newer than this code refuses to start (SchemaVersionError)
     except StoreUnavailable:
@@ -79,7 +78,6 @@ def build_runtime(settings: Settings, registry: ServiceRegistry) -> ServiceRunti
         registry=registry,
         verifier=verifier,
         store=store,
-        call_writer=GroupCommit(store.write_calls, name="nbcds-audit-writer"),
         fhir_client=client,
         fetch_policy=policy,
         resolver=PrefetchResolver(client, policy),

@@ -1,11 +1,12 @@
 """Group commit: many threads' writes in one transaction, each caller waiting for its own commit.
 
 Why: every hook call writes its audit record and issued cards. One transaction per call cost more than
-the rest of the call under load (benchmark scenario 3: ~2.4 ms of CPU per call, and a p99 of ~100 ms):
-SQLAlchemy's per-transaction work, a ``BEGIN IMMEDIATE`` per call, and on SQLite every gunicorn worker
-queuing on one file lock while SQLite's busy handler sleeps 1, 2, 5, 10 ... ms between attempts. Here one
-writer thread per process commits everything queued since its last commit in one transaction; when
-calls arrive one at a time, each batch is one call and nothing waits for company.
+the rest of the call under load: SQLAlchemy's per-transaction work, the commit's round trips and WAL
+flush, and on SQLite every gunicorn worker queuing on one file lock while SQLite's busy handler sleeps
+1, 2, 5, 10 ... ms between attempts. Here one writer thread per process commits everything queued since
+its last commit in one transaction; when calls arrive one at a time, each batch is one call and nothing
+waits for company. Measured on PostgreSQL (tests/support/group_commit_benchmark.py, docs/reliability.md):
+MEASUREMENT.
 
 The guarantee callers had is kept: ``write`` returns only once the transaction holding the item has
 committed, and raises the store's error (or ``TimeoutError``) otherwise, so "answered" still means
@@ -18,11 +19,12 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
-from .store import StoreUnavailable
+from .audit_log import AuditedCall, AuditRecord, IssuedCard, SqlAuditLog
+from .errors import StoreUnavailable
 
 T = TypeVar("T")
 
@@ -132,3 +134,32 @@ class GroupCommit(Generic[T]):
         else:
             for _, future in batch:
                 future.set_result(None)
+
+
+# How long an answered call waits for its audit record's commit before answering anyway (the record stays
+# queued and is written when the database allows). Normally a commit takes milliseconds; this bounds what a
+# hung or locked database adds to a clinical answer.
+AUDIT_WAIT_SECONDS = 2.0
+
+
+class GroupCommittedAuditLog:
+    """The audit log as the service writes it: each call's record joins the next group commit (`ports.AuditLog`).
+
+    `close()` (called by `Store.dispose()`, so by gunicorn's worker-exit hook) writes what is still queued.
+    """
+
+    def __init__(self, log: SqlAuditLog, *, wait_seconds: float = AUDIT_WAIT_SECONDS) -> None:
+        self.log = log
+        self.wait_seconds = wait_seconds
+        self._writer: GroupCommit[AuditedCall] = GroupCommit(log.record_calls, name="nbcds-audit-writer")
+
+    def record_call(self, record: AuditRecord, issued_cards: Iterable[IssuedCard] = ()) -> None:
+        """Wait until the call's record and cards are committed; raise what the write raised.
+
+        TimeoutError after `wait_seconds`: the record stays queued and is written when the database allows.
+        """
+        self._writer.write((record, tuple(issued_cards)), timeout=self.wait_seconds)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued and stop the writer thread (a later record starts another)."""
+        self._writer.close(timeout)

@@ -597,10 +597,9 @@ def running_service(tmp_path: Path, **overrides: Any) -> Iterator[Service]:
     try:
         yield Service(app, settings)
     finally:
-        service_runtime.call_writer.close()
         service_runtime.resolver.close()
         service_runtime.fhir_client.close()
-        service_runtime.store.dispose()
+        service_runtime.store.dispose()  # writes the audit records still queued
 
 
 # --------------------------------------------------------------------------- the service's log
