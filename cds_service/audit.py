@@ -61,7 +61,6 @@ def audit_service_call(
     http_status: int = 200,
 ) -> None:
     """Record the call and its cards. The store being down must not stop clinical answers: log and go on."""
-    audit_log = service_runtime.store.audit
     try:
         record = AuditRecord(
             service_id=declaration.id,
@@ -77,11 +76,7 @@ def audit_service_call(
             card_uuids=tuple(card.uuid for card in answer.issued),
             prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in declaration.prefetch},
         )
-        audit_log.record_call(record, answer.issued)
-    except TimeoutError:
-        logger.warning("audit record not committed within the wait; the call was answered, the record is queued",
-                       extra={"fields": {"hook_instance": call_request.hook_instance,
-                                         "waited_s": audit_log.wait_seconds}})
+        service_runtime.store.audit.record_call(record, answer.issued)
     except (StoreError, ValueError) as error:
         logger.warning("audit record not stored; the call was answered",
                        extra={"fields": {"hook_instance": call_request.hook_instance, "error": type(error).__name__}})

@@ -34,20 +34,6 @@ def _child_exit(_server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-def _worker_exit(_server: Any, worker: Any) -> None:
-    """On a graceful stop, write the audit records still queued before the worker process ends.
-
-    The audit writer is a daemon thread (store/group_commit.py): without this, records queued when the
-    worker's last requests finished (a slow database: the call answered before its commit) were lost.
-    """
-    from cds_service.http.runtime import EXTENSION_KEY
-
-    app = getattr(worker, "wsgi", None)
-    service_runtime = getattr(app, "extensions", {}).get(EXTENSION_KEY)
-    if service_runtime is not None:
-        service_runtime.store.dispose()
-
-
 def _post_worker_init(_worker: Any) -> None:
     """Freeze what the worker built at start-up (the app, fhir.resources' model classes) out of the GC.
 
@@ -81,7 +67,6 @@ def serve(settings: Settings) -> None:
         "keepalive": 5,
         "accesslog": None,  # the app writes its own PHI-free request log
         "child_exit": _child_exit,
-        "worker_exit": _worker_exit,
         "post_worker_init": _post_worker_init,
         "worker_tmp_dir": _worker_tmp_dir(),
         "limit_request_line": 8190,

@@ -27,7 +27,6 @@ from .feedback_entries import (
     parse_feedback,
     parse_rfc3339,
 )
-from .group_commit import GroupCommit
 from .ports import AuditLog, FeedbackLog, Readiness
 from .report import KindReport, ReasonCount, Report, override_report, render_report
 from .store import Store, open_store
@@ -45,7 +44,6 @@ __all__ = [
     "FeedbackEntry",
     "FeedbackEntryError",
     "FeedbackLog",
-    "GroupCommit",
     "IssuedCard",
     "KindReport",
     "OverrideReason",

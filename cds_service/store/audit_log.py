@@ -11,7 +11,7 @@ system or schema needs no new column.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -172,9 +172,6 @@ def _checked_uuid(name: str, value: object) -> str:
     return normalised
 
 
-AuditedCall = tuple[AuditRecord, Sequence[IssuedCard]]
-
-
 def audit_row(record: AuditRecord) -> dict[str, Any]:
     """The `audit_log` row of a record."""
     if not isinstance(record, AuditRecord):
@@ -225,17 +222,13 @@ class SqlAuditLog:
         self._insert_cards = database.insert_or_ignore(cards, "card_uuid", "hook_instance")
 
     def record_call(self, record: AuditRecord, issued_cards: Iterable[IssuedCard] = ()) -> None:
-        """Write the call's audit row and its issued cards in one transaction, committed on return."""
-        self.record_calls([(record, tuple(issued_cards))])
+        """Write the call's audit row and its issued cards in one transaction, committed on return.
 
-    def record_calls(self, calls: Sequence[AuditedCall]) -> None:
-        """Several calls' audit rows and cards in one transaction: all are written, or none."""
-        audit_rows = [audit_row(record) for record, _ in calls]
-        cards_rows = [row for record, issued in calls for row in card_rows(record, issued)]
-        if not audit_rows:
-            return
+        A card is in the store before the answer carrying it leaves, so feedback on it finds its issuance.
+        """
+        row, cards_rows = audit_row(record), card_rows(record, issued_cards)
         self._ensure_schema()
         with self._database.transaction(write=True) as conn:
             if cards_rows:
                 conn.execute(self._insert_cards, cards_rows)
-            conn.execute(sa.insert(audit_log), audit_rows)
+            conn.execute(sa.insert(audit_log), row)

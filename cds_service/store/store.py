@@ -1,7 +1,7 @@
 """The store as callers wire it: one object holding the audit log and the feedback log over one database.
 
-`open_store(url)` is the composition root's one call. `Store.audit` (group-committed, see group_commit.py)
-and `Store.feedback` satisfy the protocols in ports.py, `Store.ping()` the readiness one. The schema is
+`open_store(url)` is the composition root's one call. `Store.audit` and `Store.feedback` satisfy the
+protocols in ports.py, `Store.ping()` the readiness one. The schema is
 brought up to date on first use (or at once with `initialize=True`), so a service may start while its
 database is still down.
 """
@@ -16,7 +16,6 @@ from sqlalchemy.engine import Connection, Engine
 from .audit_log import SqlAuditLog
 from .engine import DEFAULT_SQLITE_BUSY_TIMEOUT_MS, Database
 from .feedback import SqlFeedbackLog
-from .group_commit import AUDIT_WAIT_SECONDS, GroupCommittedAuditLog
 from .migrate import SchemaGate
 
 __all__ = ["Store", "open_store"]
@@ -25,11 +24,10 @@ __all__ = ["Store", "open_store"]
 class Store:
     """Feedback, issued cards and the audit log in one database. Thread-safe; fork-safe."""
 
-    def __init__(self, database: Database, *, audit_wait_seconds: float = AUDIT_WAIT_SECONDS) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
         self._schema = SchemaGate(database)
-        self.audit = GroupCommittedAuditLog(SqlAuditLog(database, self._schema.ensure),
-                                            wait_seconds=audit_wait_seconds)
+        self.audit = SqlAuditLog(database, self._schema.ensure)
         self.feedback = SqlFeedbackLog(database, self._schema.ensure)
 
     @property
@@ -57,8 +55,7 @@ class Store:
         return self.database.transaction(write=False)
 
     def dispose(self) -> None:
-        """Write the audit records still queued, then close pooled connections (the store reopens if used)."""
-        self.audit.close()
+        """Close pooled connections; the store reconnects if used again."""
         self.database.dispose()
 
     def __enter__(self) -> Store:
@@ -71,15 +68,14 @@ class Store:
         return f"Store({self.database!r})"
 
 
-def open_store(url: str | sa.URL, *, initialize: bool = True, audit_wait_seconds: float = AUDIT_WAIT_SECONDS,
+def open_store(url: str | sa.URL, *, initialize: bool = True,
                sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS, echo: bool = False) -> Store:
     """Open `sqlite:///path` or `postgresql+psycopg://user@host:port/db` (ValueError for anything else).
 
     With `initialize=True` the schema is brought up to date now, raising StoreUnavailable if the database
     cannot be reached and SchemaVersionError if it was written by a newer release.
     """
-    database = Database.open(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms, echo=echo)
-    store = Store(database, audit_wait_seconds=audit_wait_seconds)
+    store = Store(Database.open(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms, echo=echo))
     if initialize:
         try:
             store.initialize()

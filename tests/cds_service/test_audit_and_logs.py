@@ -9,9 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +17,6 @@ import pytest
 import sqlalchemy as sa
 
 from cds_service.http.request_log import LOGGER_NAME, JsonLineFormatter
-from cds_service.store import SqlAuditLog
-from cds_service.store.audit_log import AuditedCall
-from cds_service.store.group_commit import GroupCommittedAuditLog
 from tests.cds_service.cds_hooks_schema import assert_valid_cards_response
 from tests.cds_service.client_simulator import (
     EPIC,
@@ -116,32 +111,6 @@ def test_a_call_answered_412_is_audited_with_its_prefetch_outcomes(service: Serv
     assert record.http_status == 412
     assert dict(record.prefetch) == {"patient": "supplied", "conditions": "failed", "observations": "failed"}
     assert record.card_uuids == () and record.results.stages == {} and record.results.risks == {}
-
-
-def test_a_database_slower_than_the_wait_does_not_hold_the_answer_and_the_record_comes_later(
-        service: Service, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
-    store = service.store
-    database_slow = threading.Event()
-    database_slow.set()
-
-    class SlowAuditLog(SqlAuditLog):
-        def record_calls(self, calls: Sequence[AuditedCall]) -> None:
-            while database_slow.is_set():
-                time.sleep(0.01)
-            super().record_calls(calls)
-
-    monkeypatch.setattr(store, "audit", GroupCommittedAuditLog(SlowAuditLog(store.database, store.initialize),
-                                                               wait_seconds=0.05))
-    data = example_patient("nb-l1-low")
-    body = hook_request(data.patient_id, prefetch=data.prefetch())
-    with caplog.at_level(logging.WARNING, logger=LOGGER_NAME):
-        assert service.client().call(STAGING, body).status == 200
-    assert "audit record not committed within the wait" in caplog.text
-    assert audit_records(service.store, hook_instance=body["hookInstance"]) == []
-    database_slow.clear()
-    store.audit.close()  # writes what is queued
-    [record] = audit_records(service.store, hook_instance=body["hookInstance"])
-    assert record.http_status == 200
 
 
 def test_the_audit_holds_no_names_tokens_or_comments(service: Service) -> None:

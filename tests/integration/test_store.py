@@ -10,7 +10,7 @@ import multiprocessing
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from cds_service.store import (
     AuditRecord,
     FeedbackEntry,
-    GroupCommit,
     IssuedCard,
     SchemaVersionError,
     Store,
@@ -33,7 +32,6 @@ from cds_service.store import (
     parse_feedback,
     render_report,
 )
-from cds_service.store.audit_log import AuditedCall
 from cds_service.store.migrate import head_revision
 from cds_service.store.tables import audit_log, cards, feedback
 from tests.support.postgres import PostgresServer
@@ -595,28 +593,7 @@ def test_one_call_written_alone_keeps_its_audit_record_and_cards(store: Store) -
 
 
 # --------------------------------------------------------------------------------------------
-# Several calls in one transaction: what group commit writes (cds_service.store.group_commit)
-
-
-def record_calls(store: Store, calls: Sequence[AuditedCall]) -> None:
-    """Write straight to the SQL audit log, in this thread (the group-commit writer calls the same)."""
-    store.audit.log.record_calls(calls)
-
-
-def test_record_calls_stores_every_call_and_its_cards_in_one_transaction(store: Store) -> None:
-    calls = []
-    for _ in range(5):
-        card, suggestion = new_uuid(), new_uuid()
-        record = audit(card_uuids=(card,))
-        calls.append((record, card, suggestion))
-    record_calls(store, [(r, [IssuedCard(c, "stage-risk", (s,))]) for r, c, s in calls])
-    assert count(store, audit_log) == 5
-    assert count(store, cards) == 5
-    for record, card, suggestion in calls:
-        [stored] = audit_records(store, hook_instance=record.hook_instance)
-        assert stored == record
-        saved = store.feedback.save(SERVICE, entries(accepted(card, suggestion)))
-        assert saved[0].card_known and saved[0].hook_instance == record.hook_instance
+# One call's audit row and cards: written together, exactly, or not at all
 
 
 def stored(store: Store, table: sa.Table) -> list[tuple[Any, ...]]:
@@ -630,7 +607,7 @@ def stored(store: Store, table: sa.Table) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in conn.execute(query)]
 
 
-def test_record_calls_stores_edge_values_exactly(store: Store) -> None:
+def test_calls_are_stored_with_edge_values_exactly(store: Store) -> None:
     shared_hook, shared_card = new_uuid(), new_uuid()
     records_and_cards = [
         (audit(), [IssuedCard(new_uuid(), "stage-risk", (new_uuid(), new_uuid())), IssuedCard(new_uuid(), "work-up")]),
@@ -645,13 +622,21 @@ def test_record_calls_stores_edge_values_exactly(store: Store) -> None:
         (audit(hook_instance=shared_hook), [IssuedCard(shared_card, "stage-risk")]),
         (audit(hook_instance=shared_hook), [IssuedCard(shared_card, "stage-risk")]),
     ]
-    record_calls(store, records_and_cards)
+    for record, issued in records_and_cards:
+        store.audit.record_call(record, issued)
 
     written = [stored(store, cards), stored(store, audit_log)]
     assert audit_records(store) == [record for record, _ in records_and_cards]
     assert len(written[0]) == 4 and len(written[1]) == 5
     if store.dialect == "sqlite":  # SQLAlchemy's SQLite DATETIME format, naive UTC
         assert written[1][1][3] == "'2025-01-01 04:59:59.000000'"
+    else:
+        assert written[1][1][3] == "2025-01-01 04:59:59+00"
+
+
+def test_cards_need_the_calls_hook_instance() -> None:
+    with pytest.raises(ValueError, match="hook_instance"), open_store("sqlite://") as store:
+        store.audit.record_call(audit(hook_instance=None), [IssuedCard(new_uuid(), "stage-risk")])
 
 
 def _unchecked(record: AuditRecord, **values: Any) -> AuditRecord:
@@ -660,21 +645,20 @@ def _unchecked(record: AuditRecord, **values: Any) -> AuditRecord:
 
 
 @pytest.mark.parametrize("broken_row", ["audit", "card"])
-def test_record_calls_is_all_or_nothing(store: Store, broken_row: str) -> None:
-    good = (audit(), [IssuedCard(new_uuid(), "stage-risk")])
-    other_record, other_card = audit(), IssuedCard(new_uuid(), "work-up")
+def test_a_call_is_written_whole_or_not_at_all(store: Store, broken_row: str) -> None:
+    record, issued = audit(), [IssuedCard(new_uuid(), "stage-risk"), IssuedCard(new_uuid(), "work-up")]
     if broken_row == "audit":
-        broken = (_unchecked(other_record, service_id=None), [other_card])
+        broken_record, broken_cards = _unchecked(record, service_id=None), issued
     else:
-        object.__setattr__(other_card, "kind", None)  # past IssuedCard's own check
-        broken = (other_record, [other_card])
+        object.__setattr__(issued[1], "kind", None)  # past IssuedCard's own check
+        broken_record, broken_cards = record, issued
     with pytest.raises(StoreError) as raised:
-        record_calls(store, [good, broken])
+        store.audit.record_call(broken_record, broken_cards)
     assert not isinstance(raised.value, StoreUnavailable)
     assert isinstance(raised.value.__cause__, sa.exc.IntegrityError)  # the driver's error, as SQLAlchemy wraps it
     assert "None" not in str(raised.value) and len(str(raised.value)) < 100  # no values in the message
     assert count(store, audit_log) == count(store, cards) == 0
-    record_calls(store, [good])  # the connection is usable again
+    store.audit.record_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])  # the connection is usable again
     assert count(store, audit_log) == count(store, cards) == 1
 
 
@@ -697,20 +681,21 @@ def test_recording_on_a_full_sqlite_disk_is_unavailable_then_recovers(tmp_path: 
     """The driver's own error from the inserts (not from BEGIN) is StoreUnavailable."""
     with open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}") as store:
 
-        def limit_pages(limit: int | None) -> None:  # the pool's one connection, used by record_calls next
+        def limit_pages(limit: int | None) -> None:  # the pool's one connection, used by record_call next
             with store.engine.connect() as conn:
                 pages = limit or conn.exec_driver_sql("PRAGMA page_count").scalar_one()
                 conn.exec_driver_sql(f"PRAGMA max_page_count = {int(pages)}")
 
-        calls = [(audit(), [IssuedCard(new_uuid(), "stage-risk")]) for _ in range(50)]
+        record = audit()
+        many_cards = [IssuedCard(new_uuid(), "stage-risk", tuple(new_uuid() for _ in range(20))) for _ in range(64)]
         limit_pages(None)
         with pytest.raises(StoreUnavailable, match="full") as raised:
-            record_calls(store, calls)
+            store.audit.record_call(record, many_cards)
         assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
         limit_pages(1 << 30)
-        assert count(store, audit_log) == 0
-        record_calls(store, calls)
-        assert count(store, audit_log) == count(store, cards) == 50
+        assert count(store, audit_log) == count(store, cards) == 0
+        store.audit.record_call(record, many_cards)
+        assert count(store, audit_log) == 1 and count(store, cards) == 64
 
 
 def test_recording_on_a_lost_postgres_connection_is_unavailable_then_recovers(postgres_url: str) -> None:
@@ -734,53 +719,3 @@ def test_recording_on_a_lost_postgres_connection_is_unavailable_then_recovers(po
         store.audit.record_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])
         assert count(store, audit_log) == count(store, cards) == 1
     admin.dispose()
-
-
-def test_group_commit_batches_concurrent_callers_and_each_sees_its_own_commit(store: Store) -> None:
-    batches: list[int] = []
-
-    def write_batch(calls: Sequence[AuditedCall]) -> None:
-        record_calls(store, calls)
-        batches.append(len(calls))
-
-    writer: GroupCommit[AuditedCall] = GroupCommit(write_batch)
-    threads, per_thread = 8, 25
-    hook_instances: list[list[str]] = [[] for _ in range(threads)]
-    barrier = threading.Barrier(threads)
-
-    def caller(index: int) -> None:
-        barrier.wait()
-        for _ in range(per_thread):
-            record = audit()
-            writer.write((record, [IssuedCard(new_uuid(), "stage-risk")]), timeout=30)
-            # Committed before write() returned: another connection sees it at once.
-            assert len(audit_records(store, hook_instance=record.hook_instance)) == 1
-            hook_instances[index].append(str(record.hook_instance))
-
-    workers = [threading.Thread(target=caller, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    writer.close()
-    assert sum(len(h) for h in hook_instances) == threads * per_thread
-    assert count(store, audit_log) == threads * per_thread == sum(batches)
-    assert len(batches) < threads * per_thread  # several calls shared a transaction
-
-
-def test_disposing_the_store_writes_the_records_still_queued(tmp_path: Path) -> None:
-    """What gunicorn's worker-exit hook relies on: a record whose wait ran out is written by dispose()."""
-    path = tmp_path / "store.sqlite3"
-    store = open_store(f"sqlite:///{path}", audit_wait_seconds=0.05)
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # the database is locked: the writer waits on the busy timeout
-    record = audit()
-    try:
-        with pytest.raises(TimeoutError):
-            store.audit.record_call(record, [IssuedCard(new_uuid(), "stage-risk")])
-    finally:
-        holder.rollback()
-        holder.close()
-    store.dispose()
-    with open_store(f"sqlite:///{path}") as reopened:
-        assert audit_records(reopened) == [record]
