@@ -29,12 +29,14 @@ system-packages:
 run: $(STAMP)
 	NBCDS_PROFILE=$${NBCDS_PROFILE:-development} $(VENV)/bin/nbcds serve --host 127.0.0.1 --port 8080
 
-test: $(STAMP) $(NPM_STAMP) system-packages
-	$(VENV)/bin/ruff check .
+test: lint $(NPM_STAMP) system-packages
 	$(PY) -m pytest
 
+# Style (ruff), types (mypy: strict on the domain) and the layers (import-linter contracts in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP) $(NPM_STAMP)
 	$(PY) -m benchmarks

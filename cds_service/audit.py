@@ -1,28 +1,30 @@
-"""The audit record of every service call: identifiers, digests and results — no names, no tokens."""
+"""The audit record of every service call: identifiers, digests and results — no names, no tokens.
+
+``AuditObserver`` observes the call pipeline: it is told, once per call, what the client received, and
+records it with the cards issued (so feedback can find them). The store being down must not stop
+clinical answers: a failed write is logged and the answer stands.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
-from datetime import datetime
 
-from cds_service.http.request_log import LOGGER_NAME
-from cds_service.http.runtime import ServiceRuntime
-from cds_service.protocol.hook_request import HookRequest
-from cds_service.protocol.prefetch import PrefetchResult
-from cds_service.protocol.registry import CdsServiceDeclaration
-from cds_service.protocol.service_call import ServiceAnswer
+from cds_service.protocol.pipeline import CallResult
 from cds_service.settings import Settings
-from cds_service.store import AuditedResults, AuditedRisk, AuditedStage, AuditRecord, StoreError
+from cds_service.store import AuditedResults, AuditedRisk, AuditedStage, AuditLog, AuditRecord, StoreError
+from cds_service.store.audit_log import PrefetchOutcome
 from neuroblastoma.results import Classification
 from neuroblastoma.sources import RULESET_VERSION
 
-logger = logging.getLogger(LOGGER_NAME)
+logger = logging.getLogger("nbcds")
 
 # Prefetch statuses as the audit store records them.
-_AUDIT_OUTCOME = {"supplied": "supplied", "fetched": "fetched", "empty": "empty", "failed": "failed",
-                  "unavailable": "unavailable", "partial": "partial", "skipped": "missing"}
+_AUDIT_OUTCOME: dict[str, PrefetchOutcome] = {
+    "supplied": "supplied", "fetched": "fetched", "empty": "empty", "failed": "failed",
+    "unavailable": "unavailable", "partial": "partial", "skipped": "missing",
+}
 
 
 def audit_patient_ref(settings: Settings, patient_id: str) -> str:
@@ -34,49 +36,55 @@ def audit_patient_ref(settings: Settings, patient_id: str) -> str:
 
 
 def audited_results(classification: Classification | None) -> AuditedResults:
-    """The classification's results as the audit log keys them: staging system and risk schema ids."""
+    """Every staging system's and risk schema's result, keyed by its id, as codes (the audit log's `results`)."""
     if classification is None:
         return AuditedResults()
-    stage, inrg, cog = classification.stage, classification.inrg2009, classification.cog2021
     return AuditedResults(
-        stages={"inrgss": AuditedStage(stage=stage.stage.value if stage.stage else None,
-                                       candidates=tuple(s.value for s in stage.candidates))},
+        stages={
+            result.system: AuditedStage(stage=str(result.stage.value) if result.stage else None,
+                                        candidates=tuple(str(stage.value) for stage in result.candidates))
+            for result in classification.stages
+        },
         risks={
-            "inrg2009": AuditedRisk(risk=inrg.risk.value if inrg.risk else None, group=inrg.group,
-                                    candidates=tuple(dict.fromkeys(c.risk.value for c in inrg.candidates))),
-            "cog2021": AuditedRisk(risk=cog.risk.value if cog.risk else None,
-                                   candidates=tuple(r.value for r in cog.candidates)),
+            result.schema: AuditedRisk(risk=result.risk.value if result.risk else None, group=result.group,
+                                       candidates=tuple(dict.fromkeys(c.risk.value for c in result.candidates)))
+            for result in classification.risks
         },
     )
 
 
-def audit_service_call(
-    service_runtime: ServiceRuntime,
-    declaration: CdsServiceDeclaration,
-    call_request: HookRequest,
-    data: PrefetchResult,
-    answer: ServiceAnswer,
-    received_at: datetime,
-    latency_ms: float,
-    http_status: int = 200,
-) -> None:
-    """Record the call and its cards. The store being down must not stop clinical answers: log and go on."""
-    try:
-        record = AuditRecord(
-            service_id=declaration.id,
-            received_at=received_at,
-            ruleset_version=RULESET_VERSION,
-            http_status=http_status,
-            latency_ms=latency_ms,
-            hook_instance=call_request.hook_instance,
-            hook=call_request.hook,
-            inputs_digest=answer.inputs_digest,
-            patient_ref=audit_patient_ref(service_runtime.settings, call_request.patient_id),
-            results=audited_results(answer.classification),
-            card_uuids=tuple(card.uuid for card in answer.issued),
-            prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in declaration.prefetch},
-        )
-        service_runtime.store.audit.record_call(record, answer.issued)
-    except (StoreError, ValueError) as error:
-        logger.warning("audit record not stored; the call was answered",
-                       extra={"fields": {"hook_instance": call_request.hook_instance, "error": type(error).__name__}})
+def audit_record(result: CallResult, settings: Settings) -> AuditRecord:
+    request, answer, data = result.request, result.answer, result.data
+    return AuditRecord(
+        service_id=result.declaration.id,
+        received_at=result.received_at,
+        ruleset_version=RULESET_VERSION,
+        http_status=result.status,
+        latency_ms=result.latency_ms,
+        hook_instance=request.hook_instance if request else None,
+        hook=request.hook if request else None,
+        inputs_digest=answer.inputs_digest if answer else None,
+        patient_ref=audit_patient_ref(settings, request.patient_id) if request else None,
+        results=audited_results(answer.classification if answer else None),
+        card_uuids=tuple(card.uuid for card in answer.issued()) if answer else (),
+        prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in result.declaration.prefetch} if data else {},
+    )
+
+
+class AuditObserver:
+    """Records every call whose request could be read (a body that is not a hook request has no record)."""
+
+    def __init__(self, audit_log: AuditLog, settings: Settings) -> None:
+        self.audit_log = audit_log
+        self.settings = settings
+
+    def call_finished(self, result: CallResult) -> None:
+        if result.request is None:
+            return
+        hook_instance = result.request.hook_instance
+        try:
+            issued = result.answer.issued() if result.answer else ()
+            self.audit_log.record_call(audit_record(result, self.settings), issued)
+        except (StoreError, ValueError) as error:
+            logger.warning("audit record not stored; the call was answered",
+                           extra={"fields": {"hook_instance": hook_instance, "error": type(error).__name__}})

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cds_service.protocol.origins import Origin
 
 
 class Settings(BaseSettings):
@@ -48,6 +50,19 @@ class Settings(BaseSettings):
     audit_patient_id: Literal["fhir-id", "keyed-hash"] = "fhir-id"
     audit_hash_key: SecretStr | None = None
     log_level: str = "INFO"
+
+    @field_validator("cors_allowed_origins", "fhir_server_allowlist", "allow_tokenless_fhir_servers")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        """Each entry as its RFC 6454 origin (``https://host:443/x`` → ``https://host``): the one origin rule
+        (``protocol/origins.py``) compares origins, never URL strings. ``*`` stays (any origin, CORS only)."""
+        origins = []
+        for value in values:
+            origin = Origin.of(value)
+            if value != "*" and origin is None:
+                raise ValueError("must hold absolute http(s) URLs or origins (no credentials)")
+            origins.append("*" if origin is None else str(origin))
+        return origins
 
     @model_validator(mode="after")
     def _check_profile(self) -> Settings:

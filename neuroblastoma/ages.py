@@ -51,7 +51,7 @@ class PartialDate:
         if not parts[0].isdigit() or len(parts[0]) != 4 or len(parts) > 3:
             raise ValueError(f"not a date: {text!r}")
         numbers = [int(part) for part in parts]
-        return cls(*numbers)  # type: ignore[arg-type]
+        return cls(*numbers)
 
     @classmethod
     def from_date(cls, value: date) -> PartialDate:

@@ -11,7 +11,6 @@ import dataclasses
 import types
 import typing
 from enum import Enum
-from functools import cache
 from typing import Any, get_args, get_origin, get_type_hints
 
 from neuroblastoma.ages import PartialDate
@@ -59,7 +58,7 @@ def _decode(value: Any, hint: Any, path: str) -> Any:
             return PartialDate.parse(value)
         except ValueError as error:
             raise CaseFormatError(path, str(error)) from None
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _decode_dataclass(value, hint, path)
     if hint is bool:
         if not isinstance(value, bool):
@@ -102,39 +101,27 @@ def _decode_dataclass(value: Any, cls: type, path: str) -> Any:
 
 def case_from_json(document: Any) -> Case:
     """Build a ``Case`` from its JSON form; raises ``CaseFormatError`` naming the offending field."""
-    return _decode_dataclass(document, Case, "")
-
-
-@cache
-def _json_fields(cls: type) -> tuple[tuple[str, str], ...] | None:
-    """(attribute, JSON name) of each field of a dataclass in the JSON form; None for any other type.
-    A function of the class only, so computed once per class."""
-    if not dataclasses.is_dataclass(cls):
-        return None
-    return tuple((f.name, _camel(f.name)) for f in dataclasses.fields(cls) if f.name not in _SKIPPED_FIELDS)
+    case: Case = _decode_dataclass(document, Case, "")
+    return case
 
 
 def _encode(value: Any) -> Any:
     if isinstance(value, Enum):
-        return value._value_  # what .value returns, without the property's two Python calls
+        return value.value
     if isinstance(value, PartialDate):
         return str(value)
     if isinstance(value, tuple):
         return [_encode(item) for item in value]
-    fields = _json_fields(type(value))
-    if fields is None:
+    if not dataclasses.is_dataclass(value):
         return value
-    members = {}
-    for name, key in fields:
-        member = getattr(value, name)
-        if member is not None:
-            members[key] = _encode(member)
-    return members
+    fields = (f for f in dataclasses.fields(value) if f.name not in _SKIPPED_FIELDS)
+    return {_camel(f.name): _encode(getattr(value, f.name)) for f in fields if getattr(value, f.name) is not None}
 
 
 def case_to_json(case: Case) -> dict[str, Any]:
     """The JSON form of a case (provenance omitted; it belongs to the FHIR data)."""
-    return _encode(case)
+    encoded: dict[str, Any] = _encode(case)
+    return encoded
 
 
 __all__ = ["CaseFormatError", "case_from_json", "case_to_json"]

@@ -1,33 +1,52 @@
-"""Stage and both risk schemas for one case, together (product decision 10)."""
+"""Every registered staging system and risk schema for one case, together (product decision 10).
+
+The registration lines: a new staging system or risk schema is one module plus one line here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from enum import Enum
+
+from neuroblastoma import cog2021, inrg2009, staging
 from neuroblastoma.case import Case
-from neuroblastoma.cog2021 import classify_cog2021
-from neuroblastoma.inrg2009 import classify_inrg2009
-from neuroblastoma.results import Classification, Cog2021Result, Inrg2009Result, RiskLevel, RuleWarning
+from neuroblastoma.registry import Registry, RiskSchema, StagingSystem
+from neuroblastoma.results import Classification, RiskLevel, RiskResult, RuleWarning, StageResult
 from neuroblastoma.sources import RULESET_VERSION
-from neuroblastoma.staging import assign_stage
+
+STAGING_SYSTEMS: Registry[StagingSystem] = Registry("staging system", (
+    staging.INRGSS,
+))
+RISK_SCHEMAS: Registry[RiskSchema] = Registry("risk schema", (
+    inrg2009.SCHEMA,
+    cog2021.SCHEMA,
+))
 
 
 def _comparable(risk: RiskLevel) -> RiskLevel:
-    """COG 2021 has no very-low group: INRG very low agrees with COG low."""
+    """COG 2021 has no very-low group: very low agrees with low."""
     return RiskLevel.LOW if risk is RiskLevel.VERY_LOW else risk
 
 
-def schema_disagreement(inrg: Inrg2009Result, cog: Cog2021Result) -> tuple[RuleWarning, ...]:
-    if inrg.risk is None or cog.risk is None or _comparable(inrg.risk) is _comparable(cog.risk):
+def describe_risk(schema: RiskSchema, result: RiskResult) -> str:
+    """``INRG 2009 group D is low risk``, ``COG 2021 is intermediate risk``."""
+    group = f" group {result.group}" if schema.groups and result.group else ""
+    level = result.risk.value if result.risk else "undetermined"
+    return f"{schema.title}{group} is {level} risk"
+
+
+def schema_disagreement(risks: Iterable[RiskResult]) -> tuple[RuleWarning, ...]:
+    """A warning when two determinate schemas give different risk levels (very low and low agree)."""
+    determinate = [r for r in risks if r.risk is not None]
+    if len({_comparable(r.risk) for r in determinate if r.risk is not None}) <= 1:
         return ()
-    return (RuleWarning(
-        "schemas-disagree",
-        f"The schemas disagree: INRG 2009 group {inrg.group} is {inrg.risk.value} risk, "
-        f"COG 2021 is {cog.risk.value} risk.",
-    ),)
+    parts = ", ".join(describe_risk(RISK_SCHEMAS.get(r.schema), r) for r in determinate)
+    return (RuleWarning("schemas-disagree", f"The schemas disagree: {parts}."),)
 
 
 def classify(case: Case) -> Classification:
-    """Assign the INRGSS stage, then the INRG 2009 group and the COG 2021 risk from that stage."""
-    stage = assign_stage(case)
-    inrg = classify_inrg2009(case, stage)
-    cog = classify_cog2021(case, stage)
-    return Classification(case.patient, stage, inrg, cog, RULESET_VERSION, schema_disagreement(inrg, cog))
+    """Assign every registered stage, then every registered risk schema from the stage it is built on."""
+    stages: dict[str, StageResult[Enum]] = {system.id: system.assign(case) for system in STAGING_SYSTEMS}
+    risks = tuple(schema.classify(case, stages[schema.staged_by]) for schema in RISK_SCHEMAS)
+    return Classification(case.patient, tuple(stages.values()), risks, RULESET_VERSION,
+                          schema_disagreement(risks))

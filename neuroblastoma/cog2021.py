@@ -18,7 +18,8 @@ from neuroblastoma.ages import AgeBand
 from neuroblastoma.biology import InpcClass, MycnStatus, PloidyCategory, ResectionExtent
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.facts import Presence, any_present
-from neuroblastoma.results import Cog2021Result, RiskLevel, RuleWarning, Stage
+from neuroblastoma.registry import RiskSchema
+from neuroblastoma.results import RiskLevel, RiskOutcome, RiskResult, RuleWarning, Stage
 from neuroblastoma.risk_factors import (
     AGE,
     MYCN,
@@ -73,14 +74,14 @@ LOW, INTERMEDIATE, HIGH = RiskLevel.LOW, RiskLevel.INTERMEDIATE, RiskLevel.HIGH
 T3 = "Irwin 2021 (PDQ Table 3)"
 
 
-def _row(label: str, risk: RiskLevel, printed_row: str, **when: frozenset[Hashable]) -> Row[RiskLevel]:
+def _row(label: str, risk: RiskLevel, printed_row: str, **when: frozenset[Hashable]) -> Row[RiskOutcome]:
     factors = {"stage": STAGE, "age": AGE, "mycn": MYCN, "inpc": INPC, "sca": SCA, "ploidy": PLOIDY,
                "symptoms": SYMPTOMS, "resection": RESECTION}
-    return Row(label, risk, {factors[name]: values for name, values in when.items()}, f"{T3}, {printed_row}")
+    return Row(label, RiskOutcome(risk), {factors[name]: values for name, values in when.items()}, f"{T3}, {printed_row}")
 
 
 # PDQ Table 3 (Irwin 2021): high-risk rows H1–H6, low-risk rows L1–L3, then PDQ's intermediate list.
-ROWS: tuple[Row[RiskLevel], ...] = (
+ROWS: tuple[Row[RiskOutcome], ...] = (
     _row("H1 M ≥18 mo", HIGH, "high risk: M, age ≥18 months", stage=M, age=FROM_18),
     _row("H2 M <18 mo Amp", HIGH, "high risk: M, age <18 months, MYCN amplified", stage=M, age=UNDER_18_MONTHS, mycn=AMP),
     _row("H3 MS Amp", HIGH, "high risk: MS, MYCN amplified", stage=MS, age=UNDER_18_MONTHS, mycn=AMP),
@@ -141,11 +142,11 @@ def _warnings(case: Case) -> tuple[RuleWarning, ...]:
     return tuple(warnings)
 
 
-def classify_cog2021(case: Case, stage: StageInput) -> Cog2021Result:
+def classify_cog2021(case: Case, stage: StageInput) -> RiskResult:
     """The COG 2021 risk group, or indeterminate with candidates and missing inputs."""
     if is_mature_ganglioneuroma(case):
-        return Cog2021Result(None, (), out_of_scope_trace("COG 2021", IRWIN_2021.key), RULESET_VERSION,
-                             out_of_scope=True)
+        return RiskResult(SCHEMA_ID, None, (), out_of_scope_trace("COG 2021", IRWIN_2021.key), RULESET_VERSION,
+                          out_of_scope=True)
     possible = {
         **shared_factors(case, stage),
         INPC: known(INPC, None if case.inpc is InpcClass.UNKNOWN else case.inpc),
@@ -155,6 +156,10 @@ def classify_cog2021(case: Case, stage: StageInput) -> Cog2021Result:
         RESECTION: _possible_resection(case),
     }
     match = match_table(ROWS, possible)
-    risk = match.outcomes[0] if match.determinate else None
+    outcome = match.outcomes[0] if match.determinate else None
     trace = table_trace("COG 2021", match, possible, _warnings(case))
-    return Cog2021Result(risk, match.outcomes, trace, RULESET_VERSION)
+    return RiskResult(SCHEMA_ID, outcome, match.outcomes, trace, RULESET_VERSION)
+
+
+SCHEMA_ID = "cog2021"
+SCHEMA = RiskSchema(SCHEMA_ID, "COG 2021", "COG", IRWIN_2021, "inrgss", classify_cog2021)

@@ -16,7 +16,8 @@ from neuroblastoma.ages import AgeBand
 from neuroblastoma.biology import DifferentiationGrade, HistologicCategory, MycnStatus, PloidyCategory
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.facts import Presence
-from neuroblastoma.results import Inrg2009Outcome, Inrg2009Result, RiskLevel, RuleWarning, Stage
+from neuroblastoma.registry import RiskSchema
+from neuroblastoma.results import RiskLevel, RiskOutcome, RiskResult, RuleWarning, Stage
 from neuroblastoma.risk_factors import (
     AGE,
     MYCN,
@@ -75,16 +76,16 @@ VERY_LOW, LOW, INTERMEDIATE, HIGH = RiskLevel.VERY_LOW, RiskLevel.LOW, RiskLevel
 TABLE = "Cohn 2009 Table 2 (PDQ Table 4)"
 
 
-def _row(group: str, risk: RiskLevel, printed_row: str, **when: frozenset[Hashable]) -> Row[Inrg2009Outcome]:
+def _row(group: str, risk: RiskLevel, printed_row: str, **when: frozenset[Hashable]) -> Row[RiskOutcome]:
     factors = {"stage": STAGE, "age": AGE, "histology": HISTOLOGY, "grade": GRADE,
                "mycn": MYCN, "chr11q": CHR_11Q, "ploidy": PLOIDY}
-    return Row(f"row {group}", Inrg2009Outcome(group, risk),
+    return Row(f"row {group}", RiskOutcome(risk, group),
                {factors[name]: values for name, values in when.items()}, f"{TABLE}, {printed_row}")
 
 
 # Cohn 2009 Table 2, top to bottom.
 #         group  risk          printed row                          conditions
-ROWS: tuple[Row[Inrg2009Outcome], ...] = (
+ROWS: tuple[Row[RiskOutcome], ...] = (
     _row("A", VERY_LOW, "L1/L2 GN maturing, GNB intermixed", stage=L1 | L2, histology=GN_MATURING_OR_GNB_INTERMIXED),
     _row("B", VERY_LOW, "L1 any except GN maturing or GNB intermixed, NA", stage=L1, histology=ANY_EXCEPT_A, mycn=NA),
     _row("K", HIGH, "L1 any except GN maturing or GNB intermixed, Amp", stage=L1, histology=ANY_EXCEPT_A, mycn=AMP),
@@ -140,11 +141,11 @@ def _warnings(case: Case, group: str | None) -> tuple[RuleWarning, ...]:
     return tuple(warnings)
 
 
-def classify_inrg2009(case: Case, stage: StageInput) -> Inrg2009Result:
+def classify_inrg2009(case: Case, stage: StageInput) -> RiskResult:
     """The INRG 2009 pretreatment group and risk, or indeterminate with candidates and missing inputs."""
     if is_mature_ganglioneuroma(case):
-        return Inrg2009Result(None, (), out_of_scope_trace("INRG 2009", COHN_2009.key), RULESET_VERSION,
-                              out_of_scope=True)
+        return RiskResult(SCHEMA_ID, None, (), out_of_scope_trace("INRG 2009", COHN_2009.key), RULESET_VERSION,
+                          out_of_scope=True)
     possible = {
         **shared_factors(case, stage),
         HISTOLOGY: _possible_histology(case),
@@ -156,4 +157,8 @@ def classify_inrg2009(case: Case, stage: StageInput) -> Inrg2009Result:
     outcome = match.outcomes[0] if match.determinate else None
     warnings = _warnings(case, outcome.group if outcome else None)
     trace = table_trace("INRG 2009", match, possible, warnings)
-    return Inrg2009Result(outcome, match.outcomes, trace, RULESET_VERSION)
+    return RiskResult(SCHEMA_ID, outcome, match.outcomes, trace, RULESET_VERSION)
+
+
+SCHEMA_ID = "inrg2009"
+SCHEMA = RiskSchema(SCHEMA_ID, "INRG 2009", "INRG", COHN_2009, "inrgss", classify_inrg2009, groups=True)

@@ -16,183 +16,30 @@ gives an unknown conclusion that names the input as missing, never a guess.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import product
-from typing import TypeVar
 
-from neuroblastoma.anatomy import Compartment, Laterality, NodalRegion, contralateral
+from neuroblastoma.anatomy import Compartment, NodalRegion
+from neuroblastoma.assessments import (
+    ABSENT,
+    DISTANT_DECIDES,
+    EQUIVOCAL_NOTE,
+    PRESENT,
+    UNKNOWN,
+    Assessment,
+    cited,
+    unique,
+)
 from neuroblastoma.case import (
     Case,
     EffusionKind,
     FactKey,
-    ImagingModality,
-    MarrowMethod,
     MetastaticSite,
     NodalFinding,
-    PrimaryTumour,
-    TumourExtension,
 )
+from neuroblastoma.extension import origin_anywhere, reach, read_extension
 from neuroblastoma.facts import Presence, all_present, any_present, negate
+from neuroblastoma.marrow_imaging import TISSUES, functional_imaging_clear, marrow_involvement
 from neuroblastoma.results import MissingInput, RuleWarning
-
-PRESENT, ABSENT, UNKNOWN = Presence.PRESENT, Presence.ABSENT, Presence.UNKNOWN
-T = TypeVar("T")
-
-# Product decision 8; Brisse 2011: "a solitary, equivocal focus ... must be confirmed with additional
-# imaging or biopsy".
-EQUIVOCAL_NOTE = "single equivocal focus: needs confirmation by other imaging or biopsy"
-DISTANT_DECIDES = "it decides localized (L1/L2) versus metastatic (M/MS) disease"
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """A tri-state conclusion with the reasoning that led to it, ready to merge into a trace."""
-
-    presence: Presence
-    steps: tuple[str, ...] = ()
-    decided_by: tuple[FactKey, ...] = ()
-    missing: tuple[MissingInput, ...] = ()
-    warnings: tuple[RuleWarning, ...] = ()
-
-
-def cited(text: str, source: str | None) -> str:
-    """A reasoning line with the FHIR resource it rests on, when known."""
-    return f"{text} [{source}]" if source else text
-
-
-def unique(items: Iterable[T]) -> tuple[T, ...]:
-    """The items in order, without repeats."""
-    return tuple(dict.fromkeys(items))
-
-
-# --- Extension beyond the primary's compartment ------------------------------------------------------
-
-_POSSIBLE_VALUES = {PRESENT: (True,), ABSENT: (False,), UNKNOWN: (True, False)}
-
-
-def _possible(value: Presence) -> tuple[bool, ...]:
-    return _POSSIBLE_VALUES[value]
-
-
-def _merged(values: Iterable[bool]) -> Presence:
-    """The Presence of a conclusion over every world the unknown inputs allow."""
-    seen = set(values)
-    return PRESENT if seen == {True} else ABSENT if seen == {False} else UNKNOWN
-
-
-def _opposite_side(primary: PrimaryTumour, extension: TumourExtension) -> Presence:
-    return Presence.of(contralateral(primary.side, extension.side))
-
-
-def _extension_world(crosses: bool, opposite: bool, contiguous: bool) -> tuple[bool, bool]:
-    """(distant, IDRF-01) for one fully known extension.
-
-    Within the primary's own compartment an extension is not staged (INRGSS does not use the midline,
-    Monclair 2009). Across compartments, contiguous and ipsilateral is locoregional and is IDRF-01
-    (Monclair 2009 Table 1 row 1); contralateral ("a left-sided abdominal tumour with clearly
-    right-sided chest involvement") or non-contiguous disease is distant (Brisse 2011).
-    """
-    if not crosses:
-        return False, False
-    if opposite or not contiguous:
-        return True, False
-    return False, True
-
-
-@dataclass(frozen=True)
-class ExtensionReading:
-    """What one extension means for distant disease and, if it is locoregional, for IDRF-01."""
-
-    extension: TumourExtension
-    distant: Presence
-    ipsilateral_spread: Presence  # IDRF-01, in the event that the extension is locoregional
-    undecided_by: tuple[FactKey, ...]  # the unknown inputs that would change ``distant``
-    step: str
-
-
-def read_extension(primary: PrimaryTumour, extension: TumourExtension) -> ExtensionReading:
-    """Evaluate the extension in every world its unknown inputs allow, and merge: the result is
-    unknown exactly when the worlds disagree."""
-    crosses = UNKNOWN if primary.compartment is None else Presence.of(extension.compartment is not
-                                                                       primary.compartment)
-    inputs = {"crosses": crosses, "opposite": _opposite_side(primary, extension),
-              "contiguous": extension.contiguous}
-    outcomes = [_extension_world(**world) for world in _worlds(inputs)]
-    distant = _merged(d for d, _ in outcomes)
-    locoregional_worlds = [spread for d, spread in outcomes if not d]
-    spread = _merged(locoregional_worlds) if locoregional_worlds else ABSENT
-    undecided = _relevant_unknowns(inputs, lambda world: _extension_world(**world)[0])
-    facts = unique(f for name in undecided for f in _facts_behind(primary, extension, name))
-    return ExtensionReading(extension, distant, spread, facts,
-                            _extension_step(primary, extension, distant, spread))
-
-
-def _worlds(inputs: dict[str, Presence]) -> list[dict[str, bool]]:
-    names = tuple(inputs)
-    combinations = product(*(_possible(inputs[name]) for name in names))
-    return [dict(zip(names, values, strict=True)) for values in combinations]
-
-
-def _relevant_unknowns(inputs: dict[str, Presence], outcome: Callable[[dict[str, bool]], bool]) -> list[str]:
-    """Unknown inputs whose value changes the outcome in at least one world."""
-    return [name for name, value in inputs.items() if not value.known and any(
-        outcome({**world, name: True}) != outcome({**world, name: False}) for world in _worlds(inputs))]
-
-
-def _facts_behind(primary: PrimaryTumour, extension: TumourExtension, name: str) -> tuple[FactKey, ...]:
-    """The case facts behind an unknown input of ``read_extension``."""
-    if name == "crosses":
-        return (FactKey.PRIMARY_TUMOUR,)  # the primary's compartment
-    if name == "opposite":
-        sides = ((FactKey.PRIMARY_TUMOUR, primary.side), (FactKey.EXTENSION, extension.side))
-        return tuple(fact for fact, side in sides if side is Laterality.UNKNOWN)
-    return (FactKey.EXTENSION,)
-
-
-def _extension_step(primary: PrimaryTumour, extension: TumourExtension,
-                    distant: Presence, spread: Presence) -> str:
-    where = (f"{primary.label}: tumour in the {extension.compartment.value} "
-             f"(side {extension.side.value}, contiguous {extension.contiguous.value})")
-    if distant is PRESENT:
-        why = ("on the opposite side to the primary" if _opposite_side(primary, extension) is PRESENT
-               else "not contiguous with the primary")
-        text = f"{why}: distant disease (Monclair 2009 Table 2; Brisse 2011)"
-    elif distant is UNKNOWN:
-        text = ("distant disease unless contiguous with the primary on the same side (Brisse 2011); "
-                "if locoregional it is IDRF-01")
-    elif spread is PRESENT:
-        text = "contiguous, same side, second compartment: locoregional, IDRF-01 (Monclair 2009 Table 1)"
-    elif spread is UNKNOWN:
-        text = "locoregional; whether it is in a second compartment (IDRF-01) needs the primary's compartment"
-    else:
-        text = "within the primary's own compartment: not a cross-compartment extension"
-    return cited(f"{where}: {text}", primary.source)
-
-
-def reach(case: Case, compartment: Compartment) -> tuple[Presence, tuple[FactKey, ...]]:
-    """Whether locoregional tumour occupies the compartment: a primary's origin, or its contiguous
-    ipsilateral extension (Brisse 2011); with the unknown facts that leave it undecided."""
-    if not case.primaries:
-        return UNKNOWN, (FactKey.PRIMARY_TUMOUR,)
-    parts: list[tuple[Presence, FactKey]] = []
-    for primary in case.primaries:
-        parts.append((_origin_in(primary, compartment), FactKey.PRIMARY_TUMOUR))
-        parts += [(all_present((e.contiguous, negate(_opposite_side(primary, e)))), FactKey.EXTENSION)
-                  for e in primary.extensions if e.compartment is compartment]
-    presence = any_present(p for p, _ in parts)
-    return presence, unique(f for p, f in parts if p is UNKNOWN) if presence is UNKNOWN else ()
-
-
-def _origin_in(primary: PrimaryTumour, compartment: Compartment) -> Presence:
-    return UNKNOWN if primary.compartment is None else Presence.of(primary.compartment is compartment)
-
-
-def _origin_anywhere(case: Case, compartment: Compartment) -> Presence:
-    if not case.primaries:
-        return UNKNOWN
-    return any_present(_origin_in(p, compartment) for p in case.primaries)
-
 
 # --- Distant sites ---------------------------------------------------------------------------------------
 
@@ -261,7 +108,7 @@ def node_is_regional(case: Case, node: NodalFinding) -> tuple[Presence, tuple[Fa
     in_cavity, facts = reach(case, compartment) if compartment else (ABSENT, ())
     exception = {NodalRegion.LOWER_MEDIASTINAL: Compartment.ABDOMEN,
                  NodalRegion.INGUINAL: Compartment.PELVIS}.get(node.region)
-    by_exception = _origin_anywhere(case, exception) if exception else ABSENT
+    by_exception = origin_anywhere(case, exception) if exception else ABSENT
     regional = any_present((in_cavity, by_exception))
     if regional is not UNKNOWN:
         return regional, ()
@@ -323,16 +170,13 @@ def effusion_sites(case: Case) -> tuple[tuple[DistantSite, ...], tuple[RuleWarni
     return tuple(sites), tuple(warnings)
 
 
-_TISSUES = (("bone", MetastaticSite.BONE), ("bone_marrow", MetastaticSite.BONE_MARROW))
-
-
 def imaging_sites(case: Case) -> tuple[DistantSite, ...]:
     """Uptake in bone or marrow on functional imaging; an equivocal scan's focus is unknown until
     confirmed, and an equivocal scan with neither bone nor marrow uptake has its focus elsewhere."""
     sites = []
     for scan in case.functional_imaging:
         name, fact = scan.modality.value, FactKey.FUNCTIONAL_IMAGING
-        for attribute, site in _TISSUES:
+        for attribute, site in TISSUES:
             value: Presence = getattr(scan, attribute)
             if scan.equivocal and value is not ABSENT:
                 sites.append(_equivocal(site, f"equivocal {name} uptake", fact, scan.source))
@@ -349,98 +193,8 @@ def imaging_discordance(case: Case) -> tuple[RuleWarning, ...]:
     return tuple(
         RuleWarning("conflict-functional-imaging", f"Functional imaging is discordant for {site.value}: one "
                                                    f"scan shows uptake, another not; the positive is used.")
-        for attribute, site in _TISSUES if {PRESENT, ABSENT} <= {getattr(s, attribute) for s in unequivocal}
+        for attribute, site in TISSUES if {PRESENT, ABSENT} <= {getattr(s, attribute) for s in unequivocal}
     )
-
-
-# --- Bone marrow ---------------------------------------------------------------------------------------
-
-MARROW_CONFLICT = ("Bone marrow reports disagree (or a tumour-cell percentage above 0 is reported "
-                   "'not involved'); involvement is used.")
-NON_MORPHOLOGICAL = ("INRGSS counts tumour cells on smears or biopsy (morphology); confirm how to stage it "
-                     "(clinical-rules §1.2).")
-
-def marrow_involvement(case: Case) -> Assessment:
-    """Marrow involvement from the aspirate/biopsy call and any reported marrow metastases.
-
-    A tumour-cell percentage above 0 implies involvement; 0 % without a call decides nothing
-    (product decision 11: the reported call is consumed, not re-derived). Involvement found only by
-    immunocytology or RT-PCR is flagged: no source says how INRGSS treats it (clinical-rules §1.2 ⚠).
-    """
-    marrow = case.bone_marrow
-    percent = marrow.tumour_cell_percent
-    call = PRESENT if percent is not None and percent > 0 else marrow.involvement
-    reports = {call, *(f.status for f in case.metastases
-                       if f.site is MetastaticSite.BONE_MARROW and not f.equivocal)} - {UNKNOWN}
-    presence = PRESENT if PRESENT in reports else ABSENT if reports else UNKNOWN
-    warnings = []
-    if len(reports) > 1 or (marrow.involvement is ABSENT and call is PRESENT):
-        warnings.append(RuleWarning("conflict-marrow", MARROW_CONFLICT))
-    method = marrow.method.value
-    if presence is PRESENT and marrow.method in (MarrowMethod.IMMUNOCYTOLOGY, MarrowMethod.RT_PCR):
-        warnings.append(RuleWarning("marrow-non-morphological", f"Marrow involvement detected by {method}: "
-                                                                f"{NON_MORPHOLOGICAL}"))
-    percent_text = f", {percent:g} % tumour cells" if percent is not None else ""
-    step = cited(f"Bone marrow involvement: {presence.value}{percent_text} (method {method})", marrow.source)
-    decided = (FactKey.BONE_MARROW,) if presence.known else ()
-    return Assessment(presence, (step,), decided, (), tuple(warnings))
-
-
-# --- Functional imaging of bone and marrow --------------------------------------------------------------
-
-_FOR_AVID = frozenset({ImagingModality.MIBG})
-_FOR_NON_AVID = frozenset({ImagingModality.MDP_BONE_SCAN, ImagingModality.FDG_PET})
-_AVIDITY_DECIDES = ("whether the primary is MIBG-avid decides which scan must be negative for bone and "
-                    "marrow (MIBG if avid, else MDP bone scan or FDG-PET; Brisse 2011)")
-
-
-def _shows_free(case: Case, modalities: frozenset[ImagingModality]) -> Presence:
-    """PRESENT when unequivocal scans of these modalities show bone and bone marrow free."""
-    scans = [s for s in case.functional_imaging if s.modality in modalities and not s.equivocal]
-    bone_free = PRESENT if any(s.bone is ABSENT for s in scans) else UNKNOWN
-    marrow_free = PRESENT if any(s.bone_marrow is ABSENT for s in scans) else UNKNOWN
-    return all_present((bone_free, marrow_free))
-
-
-def functional_imaging_clear(case: Case) -> Assessment:
-    """Bone and bone marrow free on the functional imaging that suits the primary (Brisse 2011): MIBG
-    if the primary is MIBG-avid; otherwise a 99mTc-MDP bone scan or FDG-PET (PDQ 2025: FDG-PET has
-    replaced bone scans; clinical-rules §1.2 ⚠). With avidity unknown, both must be free. Uptake on any
-    unequivocal scan, whatever the modality, is never clear."""
-    positives = [(s, site) for s in case.functional_imaging if not s.equivocal
-                 for attribute, site in _TISSUES if getattr(s, attribute) is PRESENT]
-    if positives:
-        steps = tuple(cited(f"{s.modality.value} shows uptake in {site.value}: not clear", s.source)
-                      for s, site in positives)
-        return Assessment(ABSENT, steps, (FactKey.FUNCTIONAL_IMAGING,))
-    mibg, other = _shows_free(case, _FOR_AVID), _shows_free(case, _FOR_NON_AVID)
-    avid = case.primary_mibg_avid
-    if avid is PRESENT:
-        return _imaging_verdict(mibg, "MIBG (primary MIBG-avid)", "an MIBG scan negative for bone and "
-                                                                  "bone marrow (the primary is MIBG-avid)")
-    if avid is ABSENT:
-        return _imaging_verdict(other, "MDP bone scan or FDG-PET (primary not MIBG-avid)",
-                                "an MDP bone scan or FDG-PET negative for bone and bone marrow "
-                                "(the primary is not MIBG-avid)")
-    clear = all_present((mibg, other))
-    verdict = _imaging_verdict(clear, "MIBG and MDP bone scan or FDG-PET (MIBG avidity unknown)",
-                               "scans negative for bone and bone marrow", avidity_known=False)
-    if clear is PRESENT:
-        return verdict
-    missing = [MissingInput(FactKey.MIBG_AVIDITY, _AVIDITY_DECIDES)]
-    scans = ((mibg, "an MIBG scan"), (other, "an MDP bone scan or FDG-PET"))
-    missing += [MissingInput(FactKey.FUNCTIONAL_IMAGING, f"{scan} negative for bone and bone marrow")
-                for free, scan in scans if free is UNKNOWN]
-    return Assessment(UNKNOWN, verdict.steps, (), tuple(missing))
-
-
-def _imaging_verdict(clear: Presence, modality: str, needed: str, avidity_known: bool = True) -> Assessment:
-    avidity = (FactKey.MIBG_AVIDITY,) if avidity_known else ()
-    if clear is PRESENT:
-        step = f"Functional imaging clear of bone and marrow disease; modality used: {modality} (Brisse 2011)"
-        return Assessment(PRESENT, (step,), (FactKey.FUNCTIONAL_IMAGING, *avidity))
-    step = f"Functional imaging of bone and bone marrow not decisive; needed: {needed} (Brisse 2011)"
-    return Assessment(UNKNOWN, (step,), avidity, (MissingInput(FactKey.FUNCTIONAL_IMAGING, needed),))
 
 
 # --- Distant disease -------------------------------------------------------------------------------------

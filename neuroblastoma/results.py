@@ -1,9 +1,15 @@
-"""Results and their traces. A trace is data — cards, the CLI and logs all render the same trace."""
+"""Results and their traces. A trace is data — cards, the CLI and logs all render the same trace.
+
+A ``Classification`` carries one ``StageResult`` per staging system and one ``RiskResult`` per risk
+schema, each keyed by its system or schema id (``classification.py`` registers them); every renderer
+(card, text summary, FHIR output, audit record, report) loops over them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Generic, TypeVar
 
 from neuroblastoma.case import FactKey
 
@@ -25,10 +31,8 @@ class RiskLevel(Enum):
 
     @property
     def rank(self) -> int:
-        return _RISK_RANK[self]
-
-
-_RISK_RANK = {RiskLevel.VERY_LOW: 0, RiskLevel.LOW: 1, RiskLevel.INTERMEDIATE: 2, RiskLevel.HIGH: 3}
+        """Order of severity: very low < low < intermediate < high."""
+        return list(RiskLevel).index(self)
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,16 @@ class Trace:
     steps: tuple[str, ...] = ()
 
 
+StageT = TypeVar("StageT", bound=Enum)
+
+
 @dataclass(frozen=True)
-class StageResult:
-    stage: Stage | None
-    candidates: tuple[Stage, ...]
+class StageResult(Generic[StageT]):
+    """The stage a staging system assigns, or the candidates that remain (``stage`` None)."""
+
+    system: str
+    stage: StageT | None
+    candidates: tuple[StageT, ...]
     trace: Trace
     ruleset: str
 
@@ -72,57 +82,65 @@ class StageResult:
 
 
 @dataclass(frozen=True)
-class Inrg2009Outcome:
-    group: str
+class RiskOutcome:
+    """One outcome of a risk table: its risk level and, for schemas with lettered groups, the group."""
+
     risk: RiskLevel
+    group: str | None = None
 
 
 @dataclass(frozen=True)
-class Inrg2009Result:
-    """INRG 2009 pretreatment group (A–R) and risk; ``outcome`` is None when indeterminate or out of scope."""
+class RiskResult:
+    """A risk schema's result; ``outcome`` is None when indeterminate (see ``candidates``) or out of scope."""
 
-    outcome: Inrg2009Outcome | None
-    candidates: tuple[Inrg2009Outcome, ...]
+    schema: str
+    outcome: RiskOutcome | None
+    candidates: tuple[RiskOutcome, ...]
     trace: Trace
     ruleset: str
     out_of_scope: bool = False
-
-    @property
-    def group(self) -> str | None:
-        return self.outcome.group if self.outcome else None
 
     @property
     def risk(self) -> RiskLevel | None:
         return self.outcome.risk if self.outcome else None
 
-
-@dataclass(frozen=True)
-class Cog2021Result:
-    """COG 2021 risk group; ``risk`` is None when indeterminate or out of scope."""
-
-    risk: RiskLevel | None
-    candidates: tuple[RiskLevel, ...]
-    trace: Trace
-    ruleset: str
-    out_of_scope: bool = False
+    @property
+    def group(self) -> str | None:
+        return self.outcome.group if self.outcome else None
 
 
 @dataclass(frozen=True)
 class Classification:
-    """Stage and both risk schemas for one case, computed together (product decision 10)."""
+    """Every registered staging system and risk schema for one case, computed together (decision 10).
+
+    ``stages`` starts with the INRGSS stage, the one the risk schemas are built on (``stage``).
+    """
 
     patient: str
-    stage: StageResult
-    inrg2009: Inrg2009Result
-    cog2021: Cog2021Result
+    stages: tuple[StageResult[Enum], ...]
+    risks: tuple[RiskResult, ...]
     ruleset: str
     warnings: tuple[RuleWarning, ...] = ()
 
     @property
+    def stage(self) -> StageResult[Stage]:
+        """The INRGSS stage (the first staging system)."""
+        return self.stages[0]  # type: ignore[return-value]
+
+    def staging(self, system: str) -> StageResult[Enum]:
+        return next(result for result in self.stages if result.system == system)
+
+    def risk(self, schema: str) -> RiskResult:
+        return next(result for result in self.risks if result.schema == schema)
+
+    def _traces(self) -> tuple[Trace, ...]:
+        return (*(s.trace for s in self.stages), *(r.trace for r in self.risks))
+
+    @property
     def missing(self) -> tuple[MissingInput, ...]:
-        """Every missing input across the three results, first mention kept."""
+        """Every missing input across the results, first mention kept."""
         seen: dict[FactKey, MissingInput] = {}
-        for trace in (self.stage.trace, self.inrg2009.trace, self.cog2021.trace):
+        for trace in self._traces():
             for item in trace.missing:
                 seen.setdefault(item.fact, item)
         return tuple(seen.values())
@@ -130,7 +148,6 @@ class Classification:
     @property
     def all_warnings(self) -> tuple[RuleWarning, ...]:
         seen: dict[tuple[str, str], RuleWarning] = {}
-        for warning in (*self.stage.trace.warnings, *self.inrg2009.trace.warnings,
-                        *self.cog2021.trace.warnings, *self.warnings):
+        for warning in (*(w for trace in self._traces() for w in trace.warnings), *self.warnings):
             seen.setdefault((warning.code, warning.message), warning)
         return tuple(seen.values())

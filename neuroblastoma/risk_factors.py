@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from enum import Enum
 from functools import lru_cache
+from typing import Any
 
 from neuroblastoma.ages import ALL_AGE_BANDS, AgeBand
 from neuroblastoma.biology import HistologicCategory, MycnStatus
@@ -21,7 +22,7 @@ MYCN = Factor("MYCN", FactKey.MYCN, frozenset({MycnStatus.AMPLIFIED, MycnStatus.
 
 UNDER_18_MONTHS = frozenset({AgeBand.UNDER_12_MONTHS, AgeBand.FROM_12_TO_18_MONTHS})
 
-StageInput = Stage | StageResult
+StageInput = Stage | StageResult[Stage]
 
 
 def possible_stages(stage: StageInput) -> frozenset[Stage]:
@@ -84,7 +85,7 @@ def describe(values: frozenset[Hashable]) -> str:
 
 def table_trace(
     schema: str,
-    match: TableMatch,
+    match: TableMatch[Any],
     possible: Mapping[Factor, frozenset[Hashable]],
     warnings: tuple[RuleWarning, ...],
 ) -> Trace:

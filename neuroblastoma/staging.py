@@ -18,19 +18,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from neuroblastoma.ages import DAYS_18_MONTHS, AgeBand
+from neuroblastoma.assessments import Assessment, cited, unique
 from neuroblastoma.case import MS_PERMITTED_SITES, Case, FactKey, PrimaryTumour
+from neuroblastoma.extension import ExtensionReading, read_extension
 from neuroblastoma.facts import Presence, all_present, any_present
 from neuroblastoma.idrf import IdrfAssessment, IdrfCode, assess_idrf
-from neuroblastoma.metastatic_spread import (
-    Assessment,
-    DistantDisease,
-    DistantSite,
-    ExtensionReading,
-    assess_distant_disease,
-    cited,
-    read_extension,
-    unique,
-)
+from neuroblastoma.metastatic_spread import DistantDisease, DistantSite, assess_distant_disease
+from neuroblastoma.registry import StagingSystem
 from neuroblastoma.results import MissingInput, RuleWarning, Stage, StageResult, Trace
 from neuroblastoma.sources import BRISSE_2011, MONCLAIR_2009, RULESET_VERSION
 
@@ -186,9 +180,9 @@ def locoregional_extent(case: Case) -> tuple[frozenset[Stage], Assessment]:
     """L1 or L2 by the IDRFs of each primary; synchronous multifocal primaries are staged by the
     greatest extent, L2 over L1 (Brisse 2011; product decision 9)."""
     if not case.primaries:
-        missing = MissingInput(FactKey.PRIMARY_TUMOUR, f"no primary tumour is described: {L2_DECIDES}")
+        no_primary = MissingInput(FactKey.PRIMARY_TUMOUR, f"no primary tumour is described: {L2_DECIDES}")
         return frozenset({Stage.L1, Stage.L2}), Assessment(UNKNOWN, ("No primary tumour described",), (),
-                                                           (missing,))
+                                                           (no_primary,))
     count = len(case.primaries)
     per_primary = tuple(primary_idrfs(p, _primary_name(p, i, count)) for i, p in enumerate(case.primaries, 1))
     presence = any_present(a.presence for a in per_primary)
@@ -352,7 +346,7 @@ METASTATIC_BY_MS = {PRESENT: frozenset({Stage.MS}), ABSENT: frozenset({Stage.M})
                     UNKNOWN: frozenset({Stage.M, Stage.MS})}
 
 
-def assign_stage(case: Case) -> StageResult:
+def assign_stage(case: Case) -> StageResult[Stage]:
     """The INRGSS stage: metastatic (M or MS) if there is distant disease, else L1 or L2; when distant
     disease is undecided, the stages possible either way all stay candidates (Monclair 2009 Table 2)."""
     extent, locoregional = locoregional_extent(case)
@@ -379,4 +373,8 @@ def assign_stage(case: Case) -> StageResult:
         warnings=unique(w for a in (locoregional, distant.assessment, ms) for w in a.warnings),
         steps=unique((*(s for a in shown for s in a.steps), conclusion)),
     )
-    return StageResult(stage, stages, trace, RULESET_VERSION)
+    return StageResult(INRGSS_ID, stage, stages, trace, RULESET_VERSION)
+
+
+INRGSS_ID = "inrgss"
+INRGSS = StagingSystem(INRGSS_ID, "INRGSS", "INRG stage", MONCLAIR_2009, assign_stage, tuple(Stage))

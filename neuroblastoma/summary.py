@@ -1,10 +1,16 @@
-"""A classification as plain JSON-ready data: the CLI's ``--json`` output, logs and docs share it."""
+"""A classification as plain JSON-ready data: the CLI's ``--json`` output, logs and docs share it.
+
+The INRGSS stage is ``stage``/``stage_candidates``; every other staging system and every risk schema
+has its own key (its id), in registration order.
+"""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
-from neuroblastoma.results import Classification, Trace
+from neuroblastoma.classification import RISK_SCHEMAS
+from neuroblastoma.results import Classification, RiskOutcome, RiskResult, StageResult, Trace
 
 
 def _trace(trace: Trace) -> dict[str, Any]:
@@ -16,31 +22,34 @@ def _trace(trace: Trace) -> dict[str, Any]:
     }
 
 
+def _stage(result: StageResult[Enum]) -> dict[str, Any]:
+    return {"stage": result.stage.value if result.stage else None,
+            "candidates": [stage.value for stage in result.candidates]}
+
+
+def _risk(result: RiskResult, groups: bool) -> dict[str, Any]:
+    def candidate(outcome: RiskOutcome) -> Any:
+        return {"group": outcome.group, "risk": outcome.risk.value} if groups else outcome.risk.value
+
+    summary: dict[str, Any] = {"group": result.group} if groups else {}
+    summary["risk"] = result.risk.value if result.risk else None
+    summary["candidates"] = [candidate(outcome) for outcome in result.candidates]
+    summary["out_of_scope"] = result.out_of_scope
+    return summary
+
+
 def classification_summary(result: Classification, *, with_trace: bool = True) -> dict[str, Any]:
-    """The documented summary: patient, stage, both schemas, missing inputs, warnings, rule set."""
-    summary: dict[str, Any] = {
-        "patient": result.patient,
-        "stage": result.stage.stage.value if result.stage.stage else None,
-        "stage_candidates": [stage.value for stage in result.stage.candidates],
-        "inrg2009": {
-            "group": result.inrg2009.group,
-            "risk": result.inrg2009.risk.value if result.inrg2009.risk else None,
-            "candidates": [{"group": c.group, "risk": c.risk.value} for c in result.inrg2009.candidates],
-            "out_of_scope": result.inrg2009.out_of_scope,
-        },
-        "cog2021": {
-            "risk": result.cog2021.risk.value if result.cog2021.risk else None,
-            "candidates": [risk.value for risk in result.cog2021.candidates],
-            "out_of_scope": result.cog2021.out_of_scope,
-        },
-        "missing": [{"fact": m.fact.value, "why": m.why} for m in result.missing],
-        "warnings": [{"code": w.code, "message": w.message} for w in result.all_warnings],
-        "ruleset": result.ruleset,
-    }
+    """The documented summary: patient, stages, every risk schema, missing inputs, warnings, rule set."""
+    primary, *parallel = result.stages
+    summary: dict[str, Any] = {"patient": result.patient, "stage": _stage(primary)["stage"],
+                               "stage_candidates": _stage(primary)["candidates"]}
+    summary.update({stage.system: _stage(stage) for stage in parallel})
+    summary.update({risk.schema: _risk(risk, RISK_SCHEMAS.get(risk.schema).groups) for risk in result.risks})
+    summary["missing"] = [{"fact": m.fact.value, "why": m.why} for m in result.missing]
+    summary["warnings"] = [{"code": w.code, "message": w.message} for w in result.all_warnings]
+    summary["ruleset"] = result.ruleset
     if with_trace:
-        summary["trace"] = {
-            "stage": _trace(result.stage.trace),
-            "inrg2009": _trace(result.inrg2009.trace),
-            "cog2021": _trace(result.cog2021.trace),
-        }
+        summary["trace"] = {"stage": _trace(primary.trace),
+                            **{stage.system: _trace(stage.trace) for stage in parallel},
+                            **{risk.schema: _trace(risk.trace) for risk in result.risks}}
     return summary

@@ -9,7 +9,6 @@ from .client_token import (
     ClientAuthError,
     ClientTokenVerifier,
     VerifiedClient,
-    normalise_audience_url,
 )
 from .jwks_cache import ALLOWED_ALGORITHMS, JwksCache, JwksUnavailableError, parse_jwks
 from .replay_cache import InMemoryReplayCache, ReplayCache, ReplayCacheFullError
@@ -39,7 +38,6 @@ __all__ = [
     "TrustedIssuer",
     "TrustedIssuerConfigError",
     "VerifiedClient",
-    "normalise_audience_url",
     "parse_jwks",
     "parse_trusted_issuers",
     "sandbox_trusted_issuer",

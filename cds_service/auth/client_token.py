@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import jwt
 from jwt.exceptions import (
@@ -43,6 +42,8 @@ from jwt.exceptions import (
     PyJWTError,
 )
 
+from cds_service.protocol.origins import canonical_url
+
 from .jwks_cache import ALLOWED_ALGORITHMS, JwksCache, JwksUnavailableError
 from .replay_cache import InMemoryReplayCache, ReplayCache, ReplayCacheFullError
 from .trusted_issuers import TrustedIssuer, TrustedIssuerConfigError
@@ -52,7 +53,6 @@ __all__ = [
     "ClientAuthError",
     "ClientTokenVerifier",
     "VerifiedClient",
-    "normalise_audience_url",
 ]
 
 _MAX_TOKEN_CHARS = 16 * 1024
@@ -60,8 +60,6 @@ _MAX_ID_CHARS = 256
 # Year 9999: anything beyond is not a timestamp a real client sends, and it keeps datetime happy.
 _MAX_TIMESTAMP = 253_402_300_799
 _JWS_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-_REPEATED_SLASHES = re.compile(r"/{2,}")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _REQUIRED_CLAIMS = ("exp", "iat", "iss", "jti")
 
 
@@ -131,33 +129,6 @@ class VerifiedClient:
     expires_at: datetime
 
 
-def normalise_audience_url(url: str) -> str:
-    """Canonical form of an endpoint URL for `aud` comparison.
-
-    Lower-cases scheme and host, drops a default port and the fragment, collapses repeated
-    slashes in the path (the sandbox builds `discoveryUrl + "/" + id`) and strips a trailing
-    slash. A value that is not an absolute URL (MELD's "sand_man") is returned unchanged.
-    """
-    text = url.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        return text
-    if not parts.scheme or not parts.netloc:
-        return text
-    scheme = parts.scheme.lower()
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    userinfo, at, _ = parts.netloc.rpartition("@")
-    netloc = f"{userinfo}{at}{host}"
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        netloc = f"{netloc}:{port}"
-    path = _REPEATED_SLASHES.sub("/", parts.path).rstrip("/")
-    return urlunsplit((scheme, netloc, path, parts.query, ""))
-
-
 def _timestamp(payload: Mapping[str, Any], name: str) -> float | None:
     """A NumericDate claim as a number, or None if it is not one (strings, bools, NaN, absurd)."""
     value = payload.get(name)
@@ -225,7 +196,7 @@ class ClientTokenVerifier:
                 raise TrustedIssuerConfigError(f"duplicate trusted issuer {issuer.issuer!r}")
             self._issuers[issuer.issuer] = issuer
         self._extra_audiences: dict[str, frozenset[str]] = {
-            issuer.issuer: frozenset(normalise_audience_url(aud) for aud in issuer.audiences)
+            issuer.issuer: frozenset(canonical_url(aud) for aud in issuer.audiences)
             for issuer in issuer_list
         }
         self._leeway = float(leeway_seconds)
@@ -388,6 +359,6 @@ class ClientTokenVerifier:
         values = [aud] if isinstance(aud, str) else aud
         if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
             raise fail(AuthFailureReason.INVALID_AUD)
-        accepted = self._extra_audiences[issuer.issuer] | {normalise_audience_url(called_url)}
-        if not any(normalise_audience_url(value) in accepted for value in values):
+        accepted = self._extra_audiences[issuer.issuer] | {canonical_url(called_url)}
+        if not any(canonical_url(value) in accepted for value in values):
             raise fail(AuthFailureReason.WRONG_AUDIENCE)

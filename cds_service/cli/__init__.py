@@ -3,39 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
-from cds_service.cli.case_files import CaseInputError, load_cases
-from cds_service.cli.text_summary import render_text_summary
+from cds_service.cli.classify import classify_files
 from cds_service.settings import Settings
-from neuroblastoma.classification import classify
-from neuroblastoma.summary import classification_summary
-
-EXIT_BAD_INPUT = 2
-
-
-def _classify(paths: Sequence[str], as_json: bool, out: TextIO, err: TextIO) -> int:
-    """Classify every case in every file; a bad file is reported on one line and the rest go on."""
-    status = 0
-    for path in paths:
-        try:
-            cases = load_cases(Path(path))
-        except CaseInputError as error:
-            print(f"nbcds: {error}", file=err)
-            status = EXIT_BAD_INPUT
-            continue
-        for case in cases:
-            result = classify(case)
-            if as_json:
-                out.write(json.dumps(classification_summary(result), ensure_ascii=False) + "\n")
-            else:
-                out.write(render_text_summary(result) + "\n")
-    return status
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,14 +58,12 @@ def _report(out: TextIO) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "classify":
-        return _classify(args.paths, args.json, sys.stdout, sys.stderr)
+        return classify_files(args.paths, args.json, sys.stdout, sys.stderr)
     if args.command == "serve":
         return _serve(args)
     if args.command == "report":
         return _report(sys.stdout)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover - argparse guards
-
-
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
-"""Reading the files ``nbcds classify`` accepts: case JSON (one case or a list), a FHIR Bundle or
-resource (JSON), or NDJSON of FHIR resources. FHIR input may hold several patients."""
+"""Reading the files ``nbcds classify`` accepts: case JSON (one case or a list), a FHIR Bundle or resource
+(JSON), or NDJSON of FHIR resources. FHIR input may hold several patients: one record per Patient."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fhir_mappings.reading.case_reader import read_case
+from cds_service.batch import PatientRecord
 from fhir_mappings.reading.resources import gather
 from neuroblastoma.case import Case
 from neuroblastoma.case_json import CaseFormatError, case_from_json
@@ -17,11 +18,19 @@ class CaseInputError(Exception):
     """A file that cannot be read as cases; the message names the file and the field."""
 
 
+@dataclass(frozen=True)
+class LoadedFile:
+    """What one file holds: cases in the case JSON form, or FHIR records (one per Patient)."""
+
+    cases: list[Case] = field(default_factory=list)
+    records: list[PatientRecord] = field(default_factory=list)
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise CaseInputError(f"{path}: cannot read file ({error.__class__.__name__}: {error})") from None
+        raise CaseInputError(f"{path}: cannot read file ({error.__class__.__name__})") from None
 
 
 def _parse_json(path: Path, text: str, line: int | None = None) -> Any:
@@ -36,12 +45,14 @@ def _is_fhir(document: Any) -> bool:
     return isinstance(document, dict) and isinstance(document.get("resourceType"), str)
 
 
-def _cases_from_fhir(path: Path, items: list[Any]) -> list[Case]:
-    """One case per Patient in the data (or one case when there is no Patient resource)."""
-    patients = [p.get("id") for p in gather(items).of_type("Patient") if isinstance(p.get("id"), str)]
+def _records_from_fhir(path: Path, items: list[Any]) -> list[PatientRecord]:
+    """One record per Patient in the data, each with every resource of the file."""
+    gathered = gather(items)
+    patients = [str(p["id"]) for p in gathered.of_type("Patient") if isinstance(p.get("id"), str)]
     if not patients:
         raise CaseInputError(f"{path}: FHIR data without a Patient resource (Patient.birthDate is needed)")
-    return [read_case(items, patient).case for patient in patients]
+    resources = tuple(resource for bucket in gathered.by_type.values() for resource in bucket)
+    return [PatientRecord(patient, resources) for patient in patients]
 
 
 def _case_documents(path: Path, document: Any) -> list[Case]:
@@ -56,16 +67,16 @@ def _case_documents(path: Path, document: Any) -> list[Case]:
     return cases
 
 
-def load_cases(path: Path) -> list[Case]:
-    """All cases in a file, whichever of the accepted forms it is in."""
+def load_file(path: Path) -> LoadedFile:
+    """All cases or FHIR records in a file, whichever of the accepted forms it is in."""
     text = _read_text(path)
     if path.suffix == ".ndjson":
         lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
         resources = [_parse_json(path, line, number) for number, line in lines]
         if not all(_is_fhir(r) for r in resources):
             raise CaseInputError(f"{path}: every NDJSON line must be a FHIR resource")
-        return _cases_from_fhir(path, resources)
+        return LoadedFile(records=_records_from_fhir(path, resources))
     document = _parse_json(path, text)
     if _is_fhir(document):
-        return _cases_from_fhir(path, [document])
-    return _case_documents(path, document)
+        return LoadedFile(records=_records_from_fhir(path, [document]))
+    return LoadedFile(cases=_case_documents(path, document))

@@ -8,19 +8,19 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, jsonify, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from cds_service.http.discovery import discovery
 from cds_service.http.feedback import feedback
 from cds_service.http.metrics import Metrics
-from cds_service.http.openapi_route import openapi
+from cds_service.http.openapi_route import init_openapi, openapi
 from cds_service.http.operations import health
 from cds_service.http.request_log import LOGGER_NAME, configure_logging, init_request_log, note
 from cds_service.http.runtime import build_runtime, init_runtime
 from cds_service.http.service_calls import services
-from cds_service.protocol.errors import CdsHttpError, error_response
+from cds_service.protocol.errors import CdsError, operation_outcome
 from cds_service.protocol.registry import ServiceRegistry
 from cds_service.settings import Settings
 from fhir_mappings.reading.validation import load_models
@@ -65,9 +65,16 @@ def _init_request_metrics(app: Flask, metrics: Metrics) -> None:
         return response
 
 
+def error_response(status: int, code: str, diagnostics: str, expression: list[str] | None = None) -> Response:
+    response = jsonify(operation_outcome(code, diagnostics, expression))
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(CdsHttpError)
-    def _cds_error(error: CdsHttpError) -> Response:
+    @app.errorhandler(CdsError)
+    def _cds_error(error: CdsError) -> Response:
         return error_response(error.status, error.code, error.diagnostics, error.expression)
 
     @app.errorhandler(HTTPException)
@@ -93,7 +100,7 @@ def create_app(settings: Settings | None = None, registry: ServiceRegistry | Non
     settings = settings or Settings()
     configure_logging(settings.log_level)
     if registry is None:
-        from cds_service.services.neuroblastoma import REGISTRY
+        from cds_service.services import REGISTRY
 
         registry = REGISTRY
     app = Flask(__name__, static_folder=None)  # no /static route: the package files are not for clients
@@ -102,6 +109,7 @@ def create_app(settings: Settings | None = None, registry: ServiceRegistry | Non
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     service_runtime = build_runtime(settings, registry)
     init_runtime(app, service_runtime)
+    init_openapi(app, registry)
     CORS(
         app,
         origins=settings.cors_allowed_origins,

@@ -8,7 +8,7 @@ from flask import request
 
 from cds_service.auth import ClientAuthError, ClientTokenVerifier
 from cds_service.http.request_log import LOGGER_NAME, note
-from cds_service.protocol.errors import CdsHttpError
+from cds_service.protocol.errors import CdsError
 from cds_service.settings import Settings
 
 logger = logging.getLogger(LOGGER_NAME)
@@ -29,5 +29,5 @@ def authenticate_client(settings: Settings, verifier: ClientTokenVerifier | None
         client = verifier.verify(request.headers.get("Authorization"), called_url(settings))
     except ClientAuthError as error:
         note(auth_failure=error.reason.value)
-        raise CdsHttpError(401, "login", "authentication required") from None
+        raise CdsError(401, "login", "authentication required") from None
     note(client_issuer=client.issuer)

@@ -14,6 +14,6 @@ discovery = Blueprint("discovery", __name__)
 def list_services() -> Response:
     service_runtime = runtime()
     authenticate_client(service_runtime.settings, service_runtime.verifier)
-    response = jsonify(service_runtime.registry.discovery())
+    response = jsonify(service_runtime.registry.discovery().wire())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -7,9 +7,10 @@ from flask import Blueprint, Response, jsonify
 from cds_service.http.client_auth import authenticate_client
 from cds_service.http.request_log import note
 from cds_service.http.runtime import runtime
-from cds_service.http.service_calls import declaration_or_404, read_json_body
-from cds_service.protocol.errors import CdsHttpError
-from cds_service.store import StoreError, parse_feedback
+from cds_service.http.service_calls import declaration_or_404, request_json
+from cds_service.protocol.errors import CdsError
+from cds_service.protocol.feedback import parse_feedback
+from cds_service.store import StoreError
 
 feedback = Blueprint("feedback", __name__)
 
@@ -20,12 +21,11 @@ def receive_feedback(service_id: str) -> Response:
     authenticate_client(service_runtime.settings, service_runtime.verifier)  # before saying which ids exist
     declaration_or_404(service_runtime, service_id)
     note(service=service_id)
-    batch = parse_feedback(read_json_body())
+    batch = parse_feedback(request_json())
     try:
         saved = service_runtime.store.feedback.save(service_id, batch.entries) if batch.entries else []
     except StoreError:
-        message = "feedback storage is unavailable; nothing was stored, retry later"
-        raise CdsHttpError(503, "transient", message) from None
+        raise CdsError(503, "transient", "feedback storage is unavailable; nothing was stored, retry later") from None
     stored = [{"index": s.index, "card": s.card, "status": "duplicate" if s.duplicate else "stored",
                **({} if s.card_known else {"cardKnown": False})} for s in saved]
     if batch.errors:

@@ -1,4 +1,9 @@
-"""What a running service holds: settings, declared services, verifier, store, FHIR client, metrics."""
+"""The composition root: what a running service holds, built once from the settings.
+
+Settings, the declared services, the client-token verifier, the store (audit log and feedback log), the
+prefetch resolver, the metrics, and the pipeline's dependencies with its observers (audit, metrics).
+Routes reach it through ``runtime()``; tests build one app, and so one runtime, per test.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,16 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from cds_service.auth import (
-    ClientTokenVerifier,
-    TrustedIssuer,
-    parse_trusted_issuers,
-    sandbox_trusted_issuer,
-)
-from cds_service.http.metrics import Metrics
-from cds_service.http.request_log import LOGGER_NAME
+from cds_service.audit import AuditObserver
+from cds_service.auth import ClientTokenVerifier, TrustedIssuer, parse_trusted_issuers, sandbox_trusted_issuer
+from cds_service.http.metrics import Metrics, MetricsObserver
+from cds_service.protocol.pipeline import Dependencies
 from cds_service.protocol.prefetch import FetchPolicy, FhirClient, PrefetchResolver
 from cds_service.protocol.registry import ServiceRegistry
 from cds_service.settings import Settings
 from cds_service.store import Store, StoreUnavailable, open_store
 
-logger = logging.getLogger(LOGGER_NAME)
+logger = logging.getLogger("nbcds")
 EXTENSION_KEY = "nbcds"
 
 
@@ -29,11 +30,14 @@ class ServiceRuntime:
     settings: Settings
     registry: ServiceRegistry
     verifier: ClientTokenVerifier | None
-    store: Store  # the audit log (group-committed) and the feedback log
-    fhir_client: FhirClient
-    fetch_policy: FetchPolicy
-    resolver: PrefetchResolver
+    store: Store  # the audit log and the feedback log
     metrics: Metrics
+    dependencies: Dependencies  # what each service call gets: settings, resolver, observers
+
+    def close(self) -> None:
+        """Release the FHIR client's connections and the store's."""
+        self.dependencies.resolver.client.close()
+        self.store.dispose()
 
 
 def _trusted_issuers(settings: Settings) -> tuple[TrustedIssuer, ...]:
@@ -48,17 +52,17 @@ def _trusted_issuers(settings: Settings) -> tuple[TrustedIssuer, ...]:
     return issuers
 
 
-def build_runtime(settings: Settings, registry: ServiceRegistry) -> ServiceRuntime:
-    verifier = None
+def _verifier(settings: Settings) -> ClientTokenVerifier | None:
     if settings.jwt_required:
-        verifier = ClientTokenVerifier(
-            _trusted_issuers(settings),
-            leeway_seconds=settings.jwt_leeway_seconds,
-            jwks_min_refetch_seconds=settings.jwks_min_refetch_seconds,
-        )
-    elif settings.profile == "development":
+        return ClientTokenVerifier(_trusted_issuers(settings), leeway_seconds=settings.jwt_leeway_seconds,
+                                   jwks_min_refetch_seconds=settings.jwks_min_refetch_seconds)
+    if settings.profile == "development":
         logger.warning("development profile: CDS client JWTs are NOT verified")
-    policy = FetchPolicy(
+    return None
+
+
+def _fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
         allow_tokenless_servers=tuple(settings.allow_tokenless_fhir_servers),
         deadline_seconds=settings.fhir_deadline_seconds,
         max_pages=settings.fhir_max_pages,
@@ -67,26 +71,24 @@ def build_runtime(settings: Settings, registry: ServiceRegistry) -> ServiceRunti
         connect_timeout_seconds=settings.fhir_connect_timeout_seconds,
         read_timeout_seconds=settings.fhir_read_timeout_seconds,
     )
-    client = FhirClient()
+
+
+def build_runtime(settings: Settings, registry: ServiceRegistry) -> ServiceRuntime:
     store = open_store(settings.database_url, initialize=False)
     try:
         store.initialize()  # a schema newer than this code refuses to start (SchemaVersionError)
     except StoreUnavailable:
         logger.warning("the store is unreachable at start-up; /readyz reports not ready until it is")
-    return ServiceRuntime(
-        settings=settings,
-        registry=registry,
-        verifier=verifier,
-        store=store,
-        fhir_client=client,
-        fetch_policy=policy,
-        resolver=PrefetchResolver(client, policy),
-        metrics=Metrics(),
-    )
+    metrics = Metrics()
+    resolver = PrefetchResolver(FhirClient(), _fetch_policy(settings))
+    observers = (AuditObserver(store.audit, settings), MetricsObserver(metrics))
+    return ServiceRuntime(settings, registry, _verifier(settings), store, metrics,
+                          Dependencies(settings, resolver, observers))
 
 
 def runtime() -> ServiceRuntime:
-    return current_app.extensions[EXTENSION_KEY]
+    runtime_: ServiceRuntime = current_app.extensions[EXTENSION_KEY]
+    return runtime_
 
 
 def init_runtime(app: Flask, service_runtime: ServiceRuntime) -> None:

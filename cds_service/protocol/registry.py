@@ -1,22 +1,88 @@
 """CDS service declarations: id, hook, title, description and prefetch next to the function that answers.
 
-Discovery is generated from these declarations (as HAPI FHIR's ``@CdsService`` does), so the two
-can never disagree. A handler receives the validated request and the resolved FHIR data; it never
-knows whether the data came from the client's prefetch or from the FHIR server.
+Discovery is generated from these declarations (as HAPI FHIR's ``@CdsService`` does), so the two can
+never disagree. A handler receives a ``ServiceCall`` — the validated request with its FHIR data
+resolved — and returns a ``ServiceAnswer``; it never knows whether the data came from the client's
+prefetch or from the FHIR server.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from cds_service.protocol.cards import Card
+from cds_service.protocol.hook_request import HookRequest
+from cds_service.protocol.prefetch import PrefetchResult
 from cds_service.protocol.prefetch.templates import validate_template
+from cds_service.settings import Settings
+from cds_service.store import IssuedCard
+from neuroblastoma.results import Classification
 
-if TYPE_CHECKING:
-    from cds_service.protocol.service_call import ServiceAnswer, ServiceCall
 
-Handler = Callable[["ServiceCall"], "ServiceAnswer"]
+@dataclass(frozen=True)
+class ServiceCall:
+    """A validated request with its FHIR data resolved (prefetched or fetched: the handler can't tell)."""
+
+    request: HookRequest
+    data: PrefetchResult
+    settings: Settings
+    received_at: datetime
+    service_id: str
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What makes this call's card uuids stable: the service, the hook instance and the patient."""
+        return (self.service_id, self.request.hook_instance, self.request.patient_id)
+
+
+@dataclass(frozen=True)
+class ServiceAnswer:
+    """The cards with their kinds, the classification behind them and what the mapper noted about the data."""
+
+    cards: tuple[tuple[Card, str], ...] = ()
+    classification: Classification | None = None
+    outcome: str = "no-card"
+    inputs_digest: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def issued(self) -> tuple[IssuedCard, ...]:
+        return tuple(IssuedCard(card.uuid, kind, card.suggestion_uuids) for card, kind in self.cards)
+
+    def body(self) -> dict[str, Any]:
+        return {"cards": [card.wire() for card, _ in self.cards]}
+
+
+Handler = Callable[[ServiceCall], ServiceAnswer]
+
+
+class ServiceDescription(BaseModel):
+    """One service in discovery (CDS Hooks 2.0 §"Discovery"): its hook, id, title, description, prefetch."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    hook: str = Field(min_length=1)
+    id: str = Field(pattern=r"^[A-Za-z0-9._~\-]+$")
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    prefetch: dict[str, str] | None = Field(default=None, min_length=1)
+    usage_requirements: str | None = Field(default=None, min_length=1)
+
+
+class Discovery(BaseModel):
+    """``GET /cds-services``: the services this endpoint offers (never empty: the sandbox fails on none)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    services: list[ServiceDescription]
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 @dataclass(frozen=True)
@@ -35,14 +101,9 @@ class CdsServiceDeclaration:
     def accepted_hooks(self) -> frozenset[str]:
         return frozenset({self.hook}) | self.also_accepts
 
-    def discovery_entry(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"hook": self.hook, "id": self.id, "title": self.title,
-                                 "description": self.description}
-        if self.prefetch:
-            entry["prefetch"] = dict(self.prefetch)
-        if self.usage_requirements:
-            entry["usageRequirements"] = self.usage_requirements
-        return entry
+    def description_entry(self) -> ServiceDescription:
+        return ServiceDescription(hook=self.hook, id=self.id, title=self.title, description=self.description,
+                                  prefetch=dict(self.prefetch) or None, usage_requirements=self.usage_requirements)
 
 
 class ServiceRegistry:
@@ -55,6 +116,7 @@ class ServiceRegistry:
                 prefetch: Mapping[str, str], usage_requirements: str | None = None,
                 also_accepts: tuple[str, ...] = (), essential_prefetch: tuple[str, ...] | None = None,
                 ) -> Callable[[Handler], Handler]:
+        """Declare a service answered by the decorated function (HAPI FHIR's ``@CdsService``)."""
         def register(handler: Handler) -> Handler:
             for template in prefetch.values():
                 validate_template(template)  # a bad template is our bug: fail at declaration, not per call
@@ -73,5 +135,5 @@ class ServiceRegistry:
     def __iter__(self) -> Iterator[CdsServiceDeclaration]:
         return iter(self._services.values())
 
-    def discovery(self) -> dict[str, Any]:
-        return {"services": [service.discovery_entry() for service in self]}
+    def discovery(self) -> Discovery:
+        return Discovery(services=[service.description_entry() for service in self])

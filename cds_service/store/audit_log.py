@@ -91,12 +91,6 @@ Sha256Hex = Annotated[str, _text(r"^[0-9a-f]{64}$", 64)]
 Candidates = Annotated[tuple[ShortCode, ...], Field(max_length=MAX_CANDIDATES)]
 
 
-def _frozen_map(key: Any, value: Any, max_length: int) -> Any:
-    """A mapping type, validated, bounded, stored read-only and serialised as a plain dict."""
-    return Annotated[Mapping[key, value], Field(max_length=max_length), AfterValidator(_frozen_mapping),
-                     PlainSerializer(dict)]
-
-
 class _Frozen(BaseModel):
     # hide_input_in_errors: a refused value may be exactly what must not be stored or logged.
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
@@ -117,11 +111,20 @@ class AuditedRisk(_Frozen):
     candidates: Candidates = ()
 
 
+# Mappings are validated, bounded, kept read-only and serialised as plain dicts.
+StagesBySystem = Annotated[Mapping[SchemeId, AuditedStage], Field(max_length=MAX_SCHEMES),
+                           AfterValidator(_frozen_mapping), PlainSerializer(dict)]
+RisksBySchema = Annotated[Mapping[SchemeId, AuditedRisk], Field(max_length=MAX_SCHEMES),
+                          AfterValidator(_frozen_mapping), PlainSerializer(dict)]
+PrefetchOutcomes = Annotated[Mapping[PrefetchKey, PrefetchOutcome], Field(max_length=MAX_PREFETCH_KEYS),
+                             AfterValidator(_frozen_mapping), PlainSerializer(dict)]
+
+
 class AuditedResults(_Frozen):
     """Every result of a call, keyed by staging system id (e.g. "inrgss") and risk schema id (e.g. "cog2021")."""
 
-    stages: _frozen_map(SchemeId, AuditedStage, MAX_SCHEMES) = Field(default_factory=dict)
-    risks: _frozen_map(SchemeId, AuditedRisk, MAX_SCHEMES) = Field(default_factory=dict)
+    stages: StagesBySystem = Field(default_factory=dict)
+    risks: RisksBySchema = Field(default_factory=dict)
 
 
 class AuditRecord(_Frozen):
@@ -144,7 +147,7 @@ class AuditRecord(_Frozen):
     patient_ref: Identifier | None = None
     results: AuditedResults = Field(default_factory=AuditedResults)
     card_uuids: Annotated[tuple[Uuid, ...], Field(max_length=MAX_CARDS)] = ()
-    prefetch: _frozen_map(PrefetchKey, PrefetchOutcome, MAX_PREFETCH_KEYS) = Field(default_factory=dict)
+    prefetch: PrefetchOutcomes = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fhir_mappings.terminology import result_value_sets as rvs
 from fhir_mappings.terminology import value_sets as vs
 from fhir_mappings.terminology.local_biology import BIOLOGY_CODE_SYSTEMS
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
@@ -46,10 +47,10 @@ VALUE_SETS: tuple[ValueSetDef, ...] = (
     vs.RESECTION_VS,
     RESECTION_ORDER_VS,
     # results the service writes
-    vs.STAGE_VS,
-    vs.INRG_GROUP_VS,
-    vs.INRG_2009_RISK_VS,
-    vs.COG_2021_RISK_VS,
-    vs.RISK_GENERIC_VS,
-    vs.CLASSIFIER_METHOD_VS,
+    rvs.STAGE_VS,
+    rvs.INRG_GROUP_VS,
+    rvs.INRG_2009_RISK_VS,
+    rvs.COG_2021_RISK_VS,
+    rvs.RISK_GENERIC_VS,
+    rvs.CLASSIFIER_METHOD_VS,
 )

@@ -126,5 +126,8 @@ OBSERVATION_CODES = LocalCodeSystem(
              f"mCODE risk code alongside) ({COHN}).", "component-code"),
         _obs("cog-2021-risk-group", "COG 2021 risk group",
              f"Result: the COG 2021 risk group (cog-2021-risk) ({IRWIN}).", "result-code"),
+        _obs("risk-group", "Neuroblastoma pretreatment risk group (another schema)",
+             "Result: the risk level under a risk schema that has no code of its own; Observation.method names "
+             "the schema and the value carries the generic risk-level code.", "result-code"),
     ),
 )

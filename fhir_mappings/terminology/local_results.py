@@ -39,7 +39,7 @@ INRG_2009_RISK = LocalCodeSystem(
         Concept(
             level.value, _RISK_DISPLAY[level],
             f"INRG 2009 {_RISK_DISPLAY[level].lower()}: pretreatment groups "
-            + ", ".join(sorted({r.outcome.group for r in inrg2009.ROWS if r.outcome.risk is level}))
+            + ", ".join(sorted({r.outcome.group or '' for r in inrg2009.ROWS if r.outcome.risk is level}))
             + f" ({COHN}).",
         )
         for level in RiskLevel
@@ -63,7 +63,7 @@ def _group_concept(group: str) -> Concept:
     )
 
 
-INRG_GROUP_LETTERS: tuple[str, ...] = tuple(sorted({r.outcome.group for r in inrg2009.ROWS}))
+INRG_GROUP_LETTERS: tuple[str, ...] = tuple(sorted({r.outcome.group or '' for r in inrg2009.ROWS}))
 
 INRG_PRETREATMENT_GROUP = LocalCodeSystem(
     name="inrg-pretreatment-group",
@@ -83,7 +83,7 @@ COG_2021_LEVELS: tuple[RiskLevel, ...] = (RiskLevel.LOW, RiskLevel.INTERMEDIATE,
 
 def _cog_concept(level: RiskLevel) -> Concept:
     printed = "; ".join(
-        r.citation.split(", ", 1)[-1].split(": ", 1)[-1] for r in cog2021.ROWS if r.outcome is level
+        r.citation.split(", ", 1)[-1].split(": ", 1)[-1] for r in cog2021.ROWS if r.outcome.risk is level
     )
     return Concept(
         level.value, f"COG {_RISK_DISPLAY[level].lower()}",

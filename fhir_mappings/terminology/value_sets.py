@@ -1,4 +1,5 @@
-"""ValueSets, one per fact the domain reads or result it writes, and the O(1) lookups built from them.
+"""ValueSets, one per fact the domain reads, and the O(1) lookups built from them (the results the
+service writes have theirs in ``result_value_sets``).
 
 Each ValueSet lists the codings accepted for one fact: ours, which cover every domain value, and
 the standard codes that exist for it and were verified (see ``codes.VERIFIED_IN``). Each ``*_BY_CODING`` table maps
@@ -27,14 +28,6 @@ from fhir_mappings.terminology.local_biology import (
     SEGMENTAL_ABERRATION,
     SYMPTOMS,
 )
-from fhir_mappings.terminology.local_results import (
-    CLASSIFIER_METHOD,
-    COG_2021_LEVELS,
-    COG_2021_RISK,
-    INRG_2009_RISK,
-    INRG_GROUP_LETTERS,
-    INRG_PRETREATMENT_GROUP,
-)
 from fhir_mappings.terminology.local_staging import (
     BODY_COMPARTMENT,
     FUNCTIONAL_IMAGING,
@@ -59,13 +52,12 @@ from neuroblastoma.biology import (
 from neuroblastoma.case import EffusionKind, ImagingModality, MarrowMethod, MetastaticSite
 from neuroblastoma.facts import Presence
 from neuroblastoma.idrf import IdrfCode, RecordedCondition, StructureKind, StructureRelation
-from neuroblastoma.results import RiskLevel, Stage
 
 E = TypeVar("E", bound=Enum)
 V = TypeVar("V")
 
 
-def _ours(system: LocalCodeSystem, members: Iterable[E]) -> tuple[tuple[Code, E], ...]:
+def ours(system: LocalCodeSystem, members: Iterable[E]) -> tuple[tuple[Code, E], ...]:
     """Our code for each enum member: the member's value is the code."""
     return tuple((system.code(str(m.value)), m) for m in members)
 
@@ -75,11 +67,11 @@ def _known(enum: type[E]) -> tuple[E, ...]:
     return tuple(m for m in enum if m.name != "UNKNOWN")
 
 
-def _value_set(name: str, title: str, description: str, pairs: Iterable[tuple[Code, object]]) -> ValueSetDef:
+def value_set(name: str, title: str, description: str, pairs: Iterable[tuple[Code, object]]) -> ValueSetDef:
     return ValueSetDef(name, title, description, tuple(code for code, _ in pairs))
 
 
-def _reverse(pairs: Iterable[tuple[Code, V]], system: LocalCodeSystem) -> Mapping[V, Code]:
+def reverse_table(pairs: Iterable[tuple[Code, V]], system: LocalCodeSystem) -> Mapping[V, Code]:
     """Domain value -> our Code, for writing (only our own system's codings)."""
     return MappingProxyType({value: code for code, value in pairs if code.system == system.url})
 
@@ -99,7 +91,7 @@ _PRESENCE = (
 )
 #: Value of a present/absent finding (IDRF, metastasis, marrow, 11q, symptoms ...).
 PRESENCE_BY_CODING: Mapping[CodingKey, Presence] = lookup_table(_PRESENCE)
-PRESENCE_VS = _value_set(
+PRESENCE_VS = value_set(
     "presence", "Finding present or absent",
     "Qualitative values of a present/absent finding. 'Unknown' is never read as absent (product decision 2).",
     _PRESENCE,
@@ -129,7 +121,7 @@ _MORPHOLOGY = (
 #: ICD-O-3 morphology (mCODE HistologyMorphologyBehavior) -> the INPC categories it allows. Only
 #: 9500/3 decides the category; 9490/3 and 9490/0 leave the INPC subtype to be reported.
 HISTOLOGY_CANDIDATES_BY_CODING: Mapping[CodingKey, frozenset[HistologicCategory]] = lookup_table(_MORPHOLOGY)
-NEUROBLASTIC_MORPHOLOGY_VS = _value_set(
+NEUROBLASTIC_MORPHOLOGY_VS = value_set(
     "neuroblastic-tumour-morphology", "Neuroblastic tumour morphology (ICD-O-3)",
     "ICD-O-3 morphology codes of peripheral neuroblastic tumours. 9490/3 (ganglioneuroblastoma) and 9490/0 "
     "(ganglioneuroma) do not name the INPC subtype the rules need (nodular/intermixed, maturing/mature).",
@@ -139,34 +131,34 @@ NEUROBLASTIC_MORPHOLOGY_VS = _value_set(
 # ---- histology, INPC, MYCN, ploidy, SCA, symptoms, resection ------------------------------------
 
 _HISTOLOGY = (
-    *_ours(HISTOLOGY, _known(HistologicCategory)),
+    *ours(HISTOLOGY, _known(HistologicCategory)),
     (std.ICDO3_NEUROBLASTOMA, HistologicCategory.NEUROBLASTOMA),
 )
 HISTOLOGY_BY_CODING: Mapping[CodingKey, HistologicCategory] = lookup_table(_HISTOLOGY)
-HISTOLOGY_CODING: Mapping[HistologicCategory, Code] = _reverse(_HISTOLOGY, HISTOLOGY)
-HISTOLOGIC_CATEGORY_VS = _value_set(
+HISTOLOGY_CODING: Mapping[HistologicCategory, Code] = reverse_table(_HISTOLOGY, HISTOLOGY)
+HISTOLOGIC_CATEGORY_VS = value_set(
     "histologic-category", "Histologic category (INPC)",
     "INPC histologic category as the pathologist reported it; ICD-O-3 9500/3 is accepted for neuroblastoma.",
     _HISTOLOGY,
 )
 
-_GRADE = _ours(HISTOLOGY, _known(DifferentiationGrade))
+_GRADE = ours(HISTOLOGY, _known(DifferentiationGrade))
 GRADE_BY_CODING: Mapping[CodingKey, DifferentiationGrade] = lookup_table(_GRADE)
-GRADE_CODING: Mapping[DifferentiationGrade, Code] = _reverse(_GRADE, HISTOLOGY)
-DIFFERENTIATION_GRADE_VS = _value_set(
+GRADE_CODING: Mapping[DifferentiationGrade, Code] = reverse_table(_GRADE, HISTOLOGY)
+DIFFERENTIATION_GRADE_VS = value_set(
     "differentiation-grade", "Grade of neuroblastic differentiation",
     "Grade of differentiation of neuroblastoma and nodular ganglioneuroblastoma (INRG 2009, L2 >= 18 months).",
     _GRADE,
 )
 
-_INPC = _ours(INPC, _known(InpcClass))
+_INPC = ours(INPC, _known(InpcClass))
 INPC_BY_CODING: Mapping[CodingKey, InpcClass] = lookup_table(_INPC)
-INPC_CODING: Mapping[InpcClass, Code] = _reverse(_INPC, INPC)
-INPC_VS = _value_set("inpc-class", "INPC favourable/unfavourable histology",
+INPC_CODING: Mapping[InpcClass, Code] = reverse_table(_INPC, INPC)
+INPC_VS = value_set("inpc-class", "INPC favourable/unfavourable histology",
                      "The pathologist's INPC call, used by COG 2021.", _INPC)
 
 _MYCN = (
-    *_ours(MYCN_STATUS, _known(MycnStatus)),
+    *ours(MYCN_STATUS, _known(MycnStatus)),
     (std.NCIT_MYCN_AMPLIFICATION, MycnStatus.AMPLIFIED),
     # The value of LOINC 93796-1 "MYCN gene amplification ... by FISH" is qualitative.
     (std.SCT_PRESENT, MycnStatus.AMPLIFIED),
@@ -180,8 +172,8 @@ _MYCN = (
 )
 #: Value of a MYCN-status Observation (ours, or LOINC 93796-1 whose value is amplification present/absent).
 MYCN_STATUS_BY_CODING: Mapping[CodingKey, MycnStatus] = lookup_table(_MYCN)
-MYCN_STATUS_CODING: Mapping[MycnStatus, Code] = _reverse(_MYCN, MYCN_STATUS)
-MYCN_STATUS_VS = _value_set(
+MYCN_STATUS_CODING: Mapping[MycnStatus, Code] = reverse_table(_MYCN, MYCN_STATUS)
+MYCN_STATUS_VS = value_set(
     "mycn-status", "MYCN status",
     "The laboratory's MYCN call: ours (amplified, gain, not amplified), NCIt C36673, or an amplification "
     "present/absent result of LOINC 93796-1. Never derived from copy numbers (product decision 11).",
@@ -194,16 +186,16 @@ MYCN_GENE_VS = ValueSetDef(
 )
 MYCN_GENE_CODINGS: frozenset[CodingKey] = MYCN_GENE_VS.keys()
 
-_PLOIDY = _ours(PLOIDY, PloidyCategory)
+_PLOIDY = ours(PLOIDY, PloidyCategory)
 PLOIDY_BY_CODING: Mapping[CodingKey, PloidyCategory] = lookup_table(_PLOIDY)
-PLOIDY_CODING: Mapping[PloidyCategory, Code] = _reverse(_PLOIDY, PLOIDY)
-PLOIDY_VS = _value_set("ploidy-category", "Ploidy category",
+PLOIDY_CODING: Mapping[PloidyCategory, Code] = reverse_table(_PLOIDY, PLOIDY)
+PLOIDY_VS = value_set("ploidy-category", "Ploidy category",
                        "The laboratory's ploidy category when no DNA index is given (product decision 5).", _PLOIDY)
 
 _SCA = tuple((code, code.display) for code in SEGMENTAL_ABERRATION.codes())
 #: Value of an other-SCA Observation -> the label the case records (``Case.other_scas``).
 SCA_LABEL_BY_CODING: Mapping[CodingKey, str] = lookup_table(_SCA)
-SEGMENTAL_ABERRATION_VS = _value_set(
+SEGMENTAL_ABERRATION_VS = value_set(
     "segmental-aberration", "Segmental chromosome aberration",
     "Segmental aberrations recorded with the case; only 1p and 11q decide anything (product decision 6).", _SCA,
 )
@@ -212,27 +204,27 @@ _SYMPTOMS = tuple((code, code.display) for code in SYMPTOMS.codes())
 #: Any of these recorded as present makes an MS infant symptomatic (COG 2021; product decision 7).
 SYMPTOM_LABEL_BY_CODING: Mapping[CodingKey, str] = lookup_table(_SYMPTOMS)
 SYMPTOMATIC_CODINGS: frozenset[CodingKey] = frozenset(SYMPTOM_LABEL_BY_CODING)
-SYMPTOMS_VS = _value_set("ms-symptom", "Life-threatening symptoms in MS infants",
+SYMPTOMS_VS = value_set("ms-symptom", "Life-threatening symptoms in MS infants",
                          "Symptoms that make an MS infant symptomatic (legacy COG 4S list).", _SYMPTOMS)
 
-_RESECTION = _ours(RESECTION_EXTENT, _known(ResectionExtent))
+_RESECTION = ours(RESECTION_EXTENT, _known(ResectionExtent))
 RESECTION_BY_CODING: Mapping[CodingKey, ResectionExtent] = lookup_table(_RESECTION)
-RESECTION_CODING: Mapping[ResectionExtent, Code] = _reverse(_RESECTION, RESECTION_EXTENT)
-RESECTION_VS = _value_set("resection-extent", "Extent of resection",
+RESECTION_CODING: Mapping[ResectionExtent, Code] = reverse_table(_RESECTION, RESECTION_EXTENT)
+RESECTION_VS = value_set("resection-extent", "Extent of resection",
                           "Extent of resection of the primary (COG 2021 L1 MYCN-amplified).", _RESECTION)
 
 # ---- IDRFs and recorded conditions --------------------------------------------------------------
 
-_IDRF = _ours(IDRF, IdrfCode)
+_IDRF = ours(IDRF, IdrfCode)
 IDRF_BY_CODING: Mapping[CodingKey, IdrfCode] = lookup_table(_IDRF)
-IDRF_CODING: Mapping[IdrfCode, Code] = _reverse(_IDRF, IDRF)
-IDRF_VS = _value_set("idrf", "Image-defined risk factors",
+IDRF_CODING: Mapping[IdrfCode, Code] = reverse_table(_IDRF, IDRF)
+IDRF_VS = value_set("idrf", "Image-defined risk factors",
                      "The 20 IDRFs of Monclair 2009 Table 1, as Observation.code.", _IDRF)
 
-_RECORDED = _ours(IDRF, RecordedCondition)
+_RECORDED = ours(IDRF, RecordedCondition)
 RECORDED_CONDITION_BY_CODING: Mapping[CodingKey, RecordedCondition] = lookup_table(_RECORDED)
-RECORDED_CONDITION_CODING: Mapping[RecordedCondition, Code] = _reverse(_RECORDED, IDRF)
-RECORDED_CONDITION_VS = _value_set(
+RECORDED_CONDITION_CODING: Mapping[RecordedCondition, Code] = reverse_table(_RECORDED, IDRF)
+RECORDED_CONDITION_VS = value_set(
     "recorded-condition", "Conditions recorded, not IDRFs",
     "Multifocal primaries, pleural effusion and ascites: recorded but not IDRFs (Monclair 2009).", _RECORDED,
 )
@@ -243,45 +235,45 @@ _EFFUSION = (
 EFFUSION_KIND_BY_CODING: Mapping[CodingKey, EffusionKind] = lookup_table(_EFFUSION)
 EFFUSION_KIND_CODING: Mapping[EffusionKind, Code] = MappingProxyType({k: c for c, k in _EFFUSION})
 
-_RELATION = _ours(STRUCTURE_RELATION, StructureRelation)
+_RELATION = ours(STRUCTURE_RELATION, StructureRelation)
 STRUCTURE_RELATION_BY_CODING: Mapping[CodingKey, StructureRelation] = lookup_table(_RELATION)
-STRUCTURE_RELATION_CODING: Mapping[StructureRelation, Code] = _reverse(_RELATION, STRUCTURE_RELATION)
-STRUCTURE_RELATION_VS = _value_set("structure-relation", "Tumour-structure relation",
+STRUCTURE_RELATION_CODING: Mapping[StructureRelation, Code] = reverse_table(_RELATION, STRUCTURE_RELATION)
+STRUCTURE_RELATION_VS = value_set("structure-relation", "Tumour-structure relation",
                                    "Brisse 2011 relation terms.", _RELATION)
 
-_KIND = _ours(STRUCTURE_KIND, StructureKind)
+_KIND = ours(STRUCTURE_KIND, StructureKind)
 STRUCTURE_KIND_BY_CODING: Mapping[CodingKey, StructureKind] = lookup_table(_KIND)
-STRUCTURE_KIND_CODING: Mapping[StructureKind, Code] = _reverse(_KIND, STRUCTURE_KIND)
-STRUCTURE_KIND_VS = _value_set("structure-kind", "Kind of structure",
+STRUCTURE_KIND_CODING: Mapping[StructureKind, Code] = reverse_table(_KIND, STRUCTURE_KIND)
+STRUCTURE_KIND_VS = value_set("structure-kind", "Kind of structure",
                                "Kind of structure an IDRF relation concerns.", _KIND)
 
 # ---- geography ----------------------------------------------------------------------------------
 
 _COMPARTMENT = (
-    *_ours(BODY_COMPARTMENT, Compartment),
+    *ours(BODY_COMPARTMENT, Compartment),
     (std.SCT_ADRENAL_STRUCTURE, Compartment.ABDOMEN),
     (std.SCT_MEDIASTINAL_STRUCTURE, Compartment.CHEST),
 )
 COMPARTMENT_BY_CODING: Mapping[CodingKey, Compartment] = lookup_table(_COMPARTMENT)
-COMPARTMENT_CODING: Mapping[Compartment, Code] = _reverse(_COMPARTMENT, BODY_COMPARTMENT)
-COMPARTMENT_VS = _value_set(
+COMPARTMENT_CODING: Mapping[Compartment, Code] = reverse_table(_COMPARTMENT, BODY_COMPARTMENT)
+COMPARTMENT_VS = value_set(
     "body-compartment", "INRGSS body compartment",
     "Body compartment of a primary or extension; SNOMED CT adrenal and mediastinal structures map to theirs.",
     _COMPARTMENT,
 )
 
 _LATERALITY = (
-    *_ours(LATERALITY, _known(Laterality)),
+    *ours(LATERALITY, _known(Laterality)),
     (std.SCT_LEFT, Laterality.LEFT),
     (std.SCT_RIGHT, Laterality.RIGHT),
     (std.SCT_RIGHT_AND_LEFT, Laterality.BILATERAL),
 )
 LATERALITY_BY_CODING: Mapping[CodingKey, Laterality] = lookup_table(_LATERALITY)
-LATERALITY_CODING: Mapping[Laterality, Code] = _reverse(_LATERALITY, LATERALITY)
-LATERALITY_VS = _value_set("laterality", "Side", "Side of a primary, extension or node.", _LATERALITY)
+LATERALITY_CODING: Mapping[Laterality, Code] = reverse_table(_LATERALITY, LATERALITY)
+LATERALITY_VS = value_set("laterality", "Side", "Side of a primary, extension or node.", _LATERALITY)
 
 _NODAL_REGION = (
-    *_ours(NODAL_REGION, NodalRegion),
+    *ours(NODAL_REGION, NodalRegion),
     (std.SCT_CERVICAL_LYMPH_NODE, NodalRegion.CERVICAL),
     (std.SCT_MEDIASTINAL_LYMPH_NODE, NodalRegion.MEDIASTINAL),
     (std.SCT_AORTIC_LYMPH_NODE, NodalRegion.ABDOMINAL),
@@ -297,8 +289,8 @@ _NODAL_REGION = (
 )
 #: Body site or secondary-neoplasm code of a lymph node -> its region. Regional vs distant is computed.
 NODAL_REGION_BY_CODING: Mapping[CodingKey, NodalRegion] = lookup_table(_NODAL_REGION)
-NODAL_REGION_CODING: Mapping[NodalRegion, Code] = _reverse(_NODAL_REGION, NODAL_REGION)
-NODAL_REGION_VS = _value_set(
+NODAL_REGION_CODING: Mapping[NodalRegion, Code] = reverse_table(_NODAL_REGION, NODAL_REGION)
+NODAL_REGION_VS = value_set(
     "nodal-region", "Lymph node region",
     "Region of an involved lymph node group: ours, SNOMED CT node structures and ICD-10-CM C77.0-C77.5.",
     _NODAL_REGION,
@@ -344,12 +336,12 @@ _SITE_DISORDERS = (
 )
 _NODAL_DISORDERS = (std.ICD_C77_0, std.ICD_C77_1, std.ICD_C77_2, std.ICD_C77_3, std.ICD_C77_4, std.ICD_C77_5,
                     std.ICD_C77_8, std.ICD_C77_9)
-_SITE = (*_ours(METASTATIC_SITE, MetastaticSite), *_SITE_BODY_STRUCTURES, *_SITE_DISORDERS)
+_SITE = (*ours(METASTATIC_SITE, MetastaticSite), *_SITE_BODY_STRUCTURES, *_SITE_DISORDERS)
 #: Body site or secondary-neoplasm code of a distant metastasis -> site. Lymph nodes are not here:
 #: see ``NODAL_REGION_BY_CODING`` (distance is computed from the region).
 METASTATIC_SITE_BY_CODING: Mapping[CodingKey, MetastaticSite] = lookup_table(_SITE)
-METASTATIC_SITE_CODING: Mapping[MetastaticSite, Code] = _reverse(_SITE, METASTATIC_SITE)
-METASTATIC_SITE_VS = _value_set(
+METASTATIC_SITE_CODING: Mapping[MetastaticSite, Code] = reverse_table(_SITE, METASTATIC_SITE)
+METASTATIC_SITE_VS = value_set(
     "metastatic-site", "Distant metastatic site",
     "Site of a distant metastasis: ours, SNOMED CT body structures and secondary-neoplasm disorders, and "
     "ICD-10-CM C78-C79 secondary neoplasms (as in mCODE SecondaryCancerDisorderVS).",
@@ -365,10 +357,10 @@ SECONDARY_NEOPLASM_CODINGS: frozenset[CodingKey] = SECONDARY_NEOPLASM_VS.keys()
 
 # ---- bone marrow and functional imaging ---------------------------------------------------------
 
-_MARROW_METHOD = _ours(MARROW, _known(MarrowMethod))
+_MARROW_METHOD = ours(MARROW, _known(MarrowMethod))
 MARROW_METHOD_BY_CODING: Mapping[CodingKey, MarrowMethod] = lookup_table(_MARROW_METHOD)
-MARROW_METHOD_CODING: Mapping[MarrowMethod, Code] = _reverse(_MARROW_METHOD, MARROW)
-MARROW_METHOD_VS = _value_set("marrow-method", "Bone marrow assessment method",
+MARROW_METHOD_CODING: Mapping[MarrowMethod, Code] = reverse_table(_MARROW_METHOD, MARROW)
+MARROW_METHOD_VS = value_set("marrow-method", "Bone marrow assessment method",
                               "Observation.method of a marrow assessment.", _MARROW_METHOD)
 
 
@@ -386,7 +378,7 @@ _MODALITY = (
 )
 IMAGING_MODALITY_BY_CODING: Mapping[CodingKey, ImagingModality] = lookup_table(_MODALITY)
 IMAGING_MODALITY_CODING: Mapping[ImagingModality, Code] = MappingProxyType({m: c for c, m in _MODALITY})
-IMAGING_MODALITY_VS = _value_set("imaging-modality", "Functional imaging modality",
+IMAGING_MODALITY_VS = value_set("imaging-modality", "Functional imaging modality",
                                  "Observation.method of a functional-imaging result.", _MODALITY)
 
 _FINDING = tuple(
@@ -400,7 +392,7 @@ FUNCTIONAL_IMAGING_BY_CODING: Mapping[CodingKey, tuple[ImagingModality, ImagingT
 FUNCTIONAL_IMAGING_CODING: Mapping[tuple[ImagingModality, ImagingTarget], Code] = MappingProxyType(
     {finding: code for code, finding in _FINDING}
 )
-FUNCTIONAL_IMAGING_VS = _value_set(
+FUNCTIONAL_IMAGING_VS = value_set(
     "functional-imaging-finding", "Functional imaging result for bone and bone marrow",
     "MIBG, 99mTc-MDP and FDG-PET results for bone and for bone marrow (INRGSS MS).", _FINDING,
 )
@@ -408,77 +400,3 @@ EQUIVOCAL_VS = ValueSetDef("equivocal", "Equivocal focus",
                            "Observation.interpretation marking an equivocal, unconfirmed focus (Brisse 2011).",
                            (FUNCTIONAL_IMAGING.code("equivocal-focus"),))
 EQUIVOCAL_CODINGS: frozenset[CodingKey] = EQUIVOCAL_VS.keys()
-
-# ---- results written by the service -------------------------------------------------------------
-
-#: Observation.code of the INRGSS stage result (mCODE CancerStage / former NeuroblastomaINRGSSStage).
-INRGSS_STAGE_TYPE = std.NCIT_INRGSS
-_STAGE = (
-    (std.NCIT_INRG_STAGE_L1, Stage.L1),
-    (std.NCIT_INRG_STAGE_L2, Stage.L2),
-    (std.NCIT_INRG_STAGE_M, Stage.M),
-    (std.NCIT_INRG_STAGE_MS, Stage.MS),
-)
-STAGE_BY_CODING: Mapping[CodingKey, Stage] = lookup_table(_STAGE)
-STAGE_CODING: Mapping[Stage, Code] = MappingProxyType({stage: code for code, stage in _STAGE})
-STAGE_VS = _value_set("inrgss-stage", "INRGSS stage",
-                      "INRG stages L1, L2, M, MS (NCIt, as mCODE NeuroblastomaRiskGroupValueVS).", _STAGE)
-
-_INRG_RISK = _ours(INRG_2009_RISK, RiskLevel)
-INRG_2009_RISK_CODING: Mapping[RiskLevel, Code] = _reverse(_INRG_RISK, INRG_2009_RISK)
-INRG_2009_RISK_VS = _value_set("inrg-2009-risk", "INRG 2009 risk level", "INRG 2009 pretreatment risk levels.",
-                               _INRG_RISK)
-
-_COG_RISK = _ours(COG_2021_RISK, COG_2021_LEVELS)
-COG_2021_RISK_CODING: Mapping[RiskLevel, Code] = _reverse(_COG_RISK, COG_2021_RISK)
-COG_2021_RISK_VS = _value_set("cog-2021-risk", "COG 2021 risk group", "COG 2021 risk groups.", _COG_RISK)
-
-_GENERIC_RISK = (
-    (std.SCT_VERY_LOW, RiskLevel.VERY_LOW),
-    (std.SCT_LOW_RISK, RiskLevel.LOW),
-    (std.NCIT_INTERMEDIATE_RISK, RiskLevel.INTERMEDIATE),
-    (std.SCT_HIGH_RISK, RiskLevel.HIGH),
-)
-#: The generic (mCODE RiskAssessmentValueVS) coding written next to ours for each risk level.
-RISK_GENERIC_CODING: Mapping[RiskLevel, Code] = MappingProxyType({level: code for code, level in _GENERIC_RISK})
-RISK_GENERIC_VS = _value_set(
-    "risk-level-generic", "Generic risk level",
-    "Generic risk values as mCODE RiskAssessmentValueVS codes them (SNOMED CT and NCIt mixed: mCODE found no "
-    "SNOMED CT intermediate-risk code).",
-    _GENERIC_RISK,
-)
-#: Any risk-level coding we write (ours for either schema, or generic) -> level.
-RISK_LEVEL_BY_CODING: Mapping[CodingKey, RiskLevel] = lookup_table((*_INRG_RISK, *_COG_RISK, *_GENERIC_RISK))
-
-_GROUP = tuple((INRG_PRETREATMENT_GROUP.code(g), g) for g in INRG_GROUP_LETTERS)
-INRG_GROUP_CODING: Mapping[str, Code] = MappingProxyType({g: c for c, g in _GROUP})
-INRG_GROUP_BY_CODING: Mapping[CodingKey, str] = lookup_table(_GROUP)
-INRG_GROUP_VS = _value_set("inrg-pretreatment-group", "INRG 2009 pretreatment group",
-                           "Groups A-R (without L and M) of Cohn 2009.", _GROUP)
-
-METHOD_INRGSS = CLASSIFIER_METHOD.code("inrgss-monclair-2009")
-METHOD_INRG_2009 = CLASSIFIER_METHOD.code("inrg-2009-cohn")
-METHOD_COG_2021 = CLASSIFIER_METHOD.code("cog-2021-irwin")
-CLASSIFIER_METHOD_VS = ValueSetDef("classifier-method", "Classifier method",
-                                   "Observation.method of the results this service writes.",
-                                   CLASSIFIER_METHOD.codes())
-
-
-class ResultAbsence(Enum):
-    """Why a result Observation carries no value."""
-
-    INDETERMINATE = "indeterminate"  # the inputs cannot decide yet: candidates and missing inputs are listed
-    OUT_OF_SCOPE = "out-of-scope"  # e.g. ganglioneuroma, mature: no stage/risk applies (product decision 3)
-
-
-#: ``Observation.dataAbsentReason`` for a result without value. The standard HL7 codes fit, so we add
-#: none of our own: an indeterminate result ("needs input") is ``temp-unknown`` — "there is reason to
-#: expect (from the workflow) that the value may become known", namely once the listed inputs are
-#: recorded — rather than ``unknown`` (which says nothing about why) or ``not-asked`` (which is about a
-#: question nobody asked). Out of scope is ``not-applicable``. On *input* Observations every
-#: dataAbsentReason (unknown, asked-unknown, temp-unknown, not-asked, ...) means the fact is unknown,
-#: never absent.
-DATA_ABSENT_REASON_FOR: Mapping[ResultAbsence, Code] = MappingProxyType({
-    ResultAbsence.INDETERMINATE: std.DAR_TEMP_UNKNOWN,
-    ResultAbsence.OUT_OF_SCOPE: std.DAR_NOT_APPLICABLE,
-})

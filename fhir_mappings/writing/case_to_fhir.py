@@ -25,33 +25,45 @@ overall IDRF call are read as the first primary's, so those of a second multifoc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology import value_sets as vs
-from fhir_mappings.terminology.local_biology import SEGMENTAL_ABERRATION
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.local_staging import FUNCTIONAL_IMAGING, MARROW
 from fhir_mappings.terminology.model import Code
-from fhir_mappings.terminology.systems import SNOMED
-from neuroblastoma.anatomy import Laterality, NodalRegion
+from fhir_mappings.writing.elements import (
+    EFFUSION_SLUG,
+    HISTOLOGY_STANDARD,
+    MYCN_LOINC_ANSWER,
+    NODE_BODY_STRUCTURE,
+    SCA_CODE_BY_LABEL,
+    SITE_BODY_STRUCTURE,
+    age_quantity,
+    component,
+    concept,
+    equivocal,
+    named,
+    presence_value,
+    quantity_value,
+    side_components,
+    spinal_components,
+)
 from neuroblastoma.biology import HistologicCategory, MycnStatus
 from neuroblastoma.case import (
     Case,
     Effusion,
-    EffusionKind,
     FunctionalImaging,
     MarrowAssessment,
     MarrowMethod,
     MetastasisFinding,
-    MetastaticSite,
     NodalFinding,
     PrimaryTumour,
     TumourExtension,
 )
 from neuroblastoma.facts import Presence
-from neuroblastoma.idrf import IdrfFinding, RecordedCondition, SpinalCanalFinding
+from neuroblastoma.idrf import IdrfFinding, RecordedCondition
 
 BundleType = Literal["transaction", "collection"]
 Resource = dict[str, Any]
@@ -67,79 +79,6 @@ _CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-s
 
 IMAGING, LABORATORY, EXAM = std.OBS_CATEGORY_IMAGING, std.OBS_CATEGORY_LABORATORY, std.OBS_CATEGORY_EXAM
 _obs = OBSERVATION_CODES.code
-
-# Standard codes that mean exactly our concept, written before ours. (The reading tables accept more,
-# e.g. SNOMED CT aortic lymph node for abdominal nodes; those are not equivalences and are not written.)
-SITE_BODY_STRUCTURE: Mapping[MetastaticSite, Code] = {
-    MetastaticSite.BONE: std.SCT_BONE_STRUCTURE,
-    MetastaticSite.BONE_MARROW: std.SCT_BONE_MARROW_STRUCTURE,
-    MetastaticSite.LIVER: std.SCT_LIVER_STRUCTURE,
-    MetastaticSite.SKIN: std.SCT_SKIN_STRUCTURE,
-    MetastaticSite.LUNG: std.SCT_LUNG_STRUCTURE,
-}
-NODE_BODY_STRUCTURE: Mapping[NodalRegion, Code] = {
-    NodalRegion.CERVICAL: std.SCT_CERVICAL_LYMPH_NODE,
-    NodalRegion.MEDIASTINAL: std.SCT_MEDIASTINAL_LYMPH_NODE,
-    NodalRegion.PELVIC: std.SCT_PELVIC_LYMPH_NODE_GROUP,
-    NodalRegion.INGUINAL: std.SCT_INGUINOFEMORAL_LYMPH_NODE_GROUP,
-    NodalRegion.AXILLARY: std.SCT_AXILLARY_LYMPH_NODE,
-}
-LATERALITY_STANDARD: Mapping[Laterality, Code] = {
-    Laterality.LEFT: std.SCT_LEFT,
-    Laterality.RIGHT: std.SCT_RIGHT,
-    Laterality.BILATERAL: std.SCT_RIGHT_AND_LEFT,
-}
-HISTOLOGY_STANDARD: Mapping[HistologicCategory, Code] = {HistologicCategory.NEUROBLASTOMA: std.ICDO3_NEUROBLASTOMA}
-#: The value of LOINC 93796-1 "MYCN gene amplification ... by FISH": amplification present or absent.
-MYCN_LOINC_ANSWER: Mapping[MycnStatus, Code] = {
-    MycnStatus.AMPLIFIED: std.LOINC_ANSWER_PRESENT,
-    MycnStatus.NOT_AMPLIFIED: std.LOINC_ANSWER_ABSENT,
-}
-_EFFUSION_SLUG = {EffusionKind.PLEURAL: "pleural-effusion", EffusionKind.ASCITES: "ascites"}
-SCA_CODE_BY_LABEL: Mapping[str, Code] = {code.display: code for code in SEGMENTAL_ABERRATION.codes()}
-
-
-def concept(*codes: Code | None, text: str | None = None) -> dict[str, Any]:
-    """A CodeableConcept of the given codes (None skipped), with ``text`` when given."""
-    result: dict[str, Any] = {"coding": [code.coding() for code in codes if code is not None]}
-    if text:
-        result["text"] = text
-    return result
-
-
-def _named(code: Code) -> dict[str, Any]:
-    """A CodeableConcept with text: the display, without its SNOMED CT semantic tag."""
-    return concept(code, text=code.display.split(" (")[0] if code.system == SNOMED else code.display)
-
-
-def presence_value(presence: Presence) -> dict[str, Any]:
-    """``valueCodeableConcept`` present/absent (SNOMED CT), or ``dataAbsentReason`` unknown."""
-    if presence is Presence.UNKNOWN:
-        return {"dataAbsentReason": concept(std.DAR_UNKNOWN)}
-    return {"valueCodeableConcept": concept(vs.PRESENCE_CODING[presence])}
-
-
-def quantity_value(value: float, unit: Code) -> dict[str, Any]:
-    return {"valueQuantity": {"value": value, "unit": unit.display, "system": unit.system, "code": unit.code}}
-
-
-def laterality_concept(side: Laterality) -> dict[str, Any]:
-    return concept(LATERALITY_STANDARD.get(side), vs.LATERALITY_CODING[side])
-
-
-def component(code: Code, value: dict[str, Any]) -> dict[str, Any]:
-    return {"code": concept(code), **value}
-
-
-def _side_components(side: Laterality) -> list[dict[str, Any]]:
-    if side is Laterality.UNKNOWN:
-        return []
-    return [component(_obs("laterality"), {"valueCodeableConcept": laterality_concept(side)})]
-
-
-def _age_quantity(days: int) -> dict[str, Any]:
-    return {"value": days, "unit": "days", "system": std.UCUM_UNITY.system, "code": "d"}
-
 
 class _BundleWriter:
     """Builds the resources of one case, in a stable order with stable ids."""
@@ -177,15 +116,15 @@ class _BundleWriter:
             "verificationStatus": {
                 "coding": [{"system": _CONDITION_VERIFICATION, "code": "confirmed", "display": "Confirmed"}]
             },
-            "code": _named(std.SCT_NEUROBLASTOMA),
+            "code": named(std.SCT_NEUROBLASTOMA),
             "subject": dict(self.patient_ref),
         }
         if case.age_days is not None:
             if case.age_days_max is None or case.age_days_max == case.age_days:
-                resource["onsetAge"] = _age_quantity(case.age_days)
+                resource["onsetAge"] = age_quantity(case.age_days)
             else:
-                resource["onsetRange"] = {"low": _age_quantity(case.age_days),
-                                          "high": _age_quantity(case.age_days_max)}
+                resource["onsetRange"] = {"low": age_quantity(case.age_days),
+                                          "high": age_quantity(case.age_days_max)}
             if case.diagnosis_date is not None:
                 resource["recordedDate"] = str(case.diagnosis_date)
         elif case.diagnosis_date is not None:
@@ -198,7 +137,7 @@ class _BundleWriter:
         resource: Resource = {"resourceType": "Observation", "id": self._id(slug), "status": "final"}
         if category is not None:
             resource["category"] = [concept(category)]
-        resource["code"] = _named(code)
+        resource["code"] = named(code)
         resource["subject"] = dict(self.patient_ref)
         if self.case.diagnosis_date is not None:
             resource["effectiveDateTime"] = str(self.case.diagnosis_date)
@@ -222,7 +161,7 @@ class _BundleWriter:
                 self.observation(
                     f"primary-{index + 1}", _obs("primary-tumour-site"), IMAGING,
                     {"valueCodeableConcept": concept(vs.COMPARTMENT_CODING[primary.compartment])},
-                    component=_side_components(primary.side),
+                    component=side_components(primary.side),
                 )
             # The reader attaches IDRFs, extensions and the overall call to the first primary.
             self._idrfs(primary, "" if first else f"primary-{index + 1}-")
@@ -245,14 +184,14 @@ class _BundleWriter:
             parts.append(component(_obs("idrf-structure-relation"),
                                    {"valueCodeableConcept": concept(vs.STRUCTURE_RELATION_CODING[finding.relation])}))
         if finding.spinal_canal is not None:
-            parts += _spinal_components(finding.spinal_canal)
+            parts += spinal_components(finding.spinal_canal)
         self.observation(f"{prefix}{finding.code.value.lower()}", vs.IDRF_CODING[finding.code], IMAGING,
                          presence_value(finding.status), component=parts)
 
     def _extension(self, extension: TumourExtension, prefix: str) -> None:
         parts = [component(_obs("compartment"),
                            {"valueCodeableConcept": concept(vs.COMPARTMENT_CODING[extension.compartment])})]
-        parts += _side_components(extension.side)
+        parts += side_components(extension.side)
         if extension.contiguous.known:
             parts.append(component(_obs("contiguous"), presence_value(extension.contiguous)))
         self.observation(f"{prefix}extension-{extension.compartment.value}-{extension.side.value}",
@@ -265,7 +204,7 @@ class _BundleWriter:
     def _node(self, node: NodalFinding) -> None:
         site = concept(NODE_BODY_STRUCTURE.get(node.region), vs.NODAL_REGION_CODING[node.region])
         self.observation(f"node-{node.region.value}-{node.side.value}", _obs("nodal-involvement"), IMAGING,
-                         presence_value(node.status), bodySite=site, component=_side_components(node.side))
+                         presence_value(node.status), bodySite=site, component=side_components(node.side))
 
     def metastases(self) -> None:
         for finding in self.case.metastases:
@@ -276,7 +215,7 @@ class _BundleWriter:
         site = concept(SITE_BODY_STRUCTURE.get(finding.site), vs.METASTATIC_SITE_CODING[finding.site])
         self.observation(f"metastasis-{finding.site.value}", _obs("metastatic-site"), IMAGING,
                          presence_value(finding.status), bodySite=site,
-                         interpretation=_equivocal() if finding.equivocal else None)
+                         interpretation=equivocal() if finding.equivocal else None)
 
     def bone_marrow(self) -> None:
         marrow: MarrowAssessment = self.case.bone_marrow
@@ -301,7 +240,7 @@ class _BundleWriter:
         for target, presence in ((vs.ImagingTarget.BONE, scan.bone), (vs.ImagingTarget.BONE_MARROW, scan.bone_marrow)):
             self.observation(
                 f"{scan.modality.value}-{target.value}", vs.FUNCTIONAL_IMAGING_CODING[(scan.modality, target)],
-                IMAGING, presence_value(presence), interpretation=_equivocal() if scan.equivocal else None,
+                IMAGING, presence_value(presence), interpretation=equivocal() if scan.equivocal else None,
                 method=method,
             )
 
@@ -313,7 +252,7 @@ class _BundleWriter:
         parts = []
         if effusion.malignant_cells.known:
             parts.append(component(_obs("effusion-malignant-cells"), presence_value(effusion.malignant_cells)))
-        self.observation(_EFFUSION_SLUG[effusion.kind],
+        self.observation(EFFUSION_SLUG[effusion.kind],
                          vs.EFFUSION_KIND_CODING[effusion.kind], IMAGING, presence_value(Presence.PRESENT),
                          component=parts)
 
@@ -357,23 +296,6 @@ class _BundleWriter:
         if case.resection in vs.RESECTION_CODING:
             self.observation("resection", _obs("resection-extent"), None,
                              {"valueCodeableConcept": concept(vs.RESECTION_CODING[case.resection])})
-
-
-def _equivocal() -> list[dict[str, Any]]:
-    return [concept(FUNCTIONAL_IMAGING.code("equivocal-focus"))]
-
-
-def _spinal_components(spinal: SpinalCanalFinding) -> list[dict[str, Any]]:
-    """The IDRF-19 criteria; each is written (unknown as dataAbsentReason) so the reader sees them all."""
-    parts = []
-    if spinal.axial_canal_fraction is not None:
-        parts.append(component(_obs("idrf-spinal-canal-fraction"),
-                               quantity_value(spinal.axial_canal_fraction, std.UCUM_UNITY)))
-    for code, presence in (("idrf-spinal-canal-over-one-third", spinal.canal_over_one_third),
-                           ("idrf-leptomeningeal-spaces-obliterated", spinal.leptomeningeal_spaces_obliterated),
-                           ("idrf-cord-signal-abnormal", spinal.cord_signal_abnormal)):
-        parts.append(component(_obs(code), presence_value(presence)))
-    return parts
 
 
 def case_resources(case: Case, *, ids_prefix: str = "") -> list[Resource]:

@@ -1,5 +1,6 @@
-"""Classification → FHIR: the INRGSS stage Observation (mCODE STU4 CancerStage style) and the INRG 2009
-and COG 2021 risk Observations. Status ``preliminary``: a suggestion until a clinician accepts it.
+"""Classification → FHIR: one Observation per staging system (INRGSS in mCODE STU4 CancerStage style) and
+one per risk schema, coded as ``results_codes`` says for its id. Status ``preliminary``: a suggestion
+until a clinician accepts it.
 
 An indeterminate result carries no value: ``dataAbsentReason`` temp-unknown and a note listing what
 is missing — never a made-up value. Out of scope (ganglioneuroma, mature) is ``not-applicable``.
@@ -11,32 +12,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from fhir_mappings.reading.case_reader import CaseReading
-from fhir_mappings.results_codes import COG_2021_RISK_CODE, INRG_2009_RISK_CODE, STAGE_CODE
-from fhir_mappings.terminology import value_sets as vs
-from fhir_mappings.terminology.codes import SCT_INRGSS_METHOD
-from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
+from fhir_mappings.results_codes import STAGE_CODINGS, risk_coding
+from fhir_mappings.terminology import result_value_sets as rvs
 from fhir_mappings.terminology.model import Code
-from neuroblastoma.results import Classification, RiskLevel, Trace
-
-MCODE_CANCER_STAGE = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-stage"
-INRG_RISK_LEVEL_COMPONENT = OBSERVATION_CODES.code("inrg-2009-risk-level")
+from neuroblastoma.classification import RISK_SCHEMAS, STAGING_SYSTEMS
+from neuroblastoma.results import Classification, RiskResult, StageResult, Trace
 
 
 @dataclass(frozen=True)
-class ResultResources:
-    stage: dict[str, Any]
-    inrg2009: dict[str, Any]
-    cog2021: dict[str, Any]
+class ResultResource:
+    """One result Observation, with the id of the staging system or risk schema it records."""
 
-    def all(self) -> tuple[dict[str, Any], ...]:
-        return (self.stage, self.inrg2009, self.cog2021)
+    result_id: str
+    title: str
+    resource: dict[str, Any]
+    determinate: bool
 
 
 def _concept(*codes: Code, text: str | None = None) -> dict[str, Any]:
-    concept: dict[str, Any] = {"coding": [code.coding() for code in codes]}
+    concept: dict[str, Any] = {"coding": [code.coding() for code in codes]} if codes else {}
     if text:
         concept["text"] = text
     return concept
@@ -81,55 +79,49 @@ def _base(reading: CaseReading, code: Code, method: dict[str, Any], effective: d
 
 
 def _absent(resource: dict[str, Any], out_of_scope: bool) -> None:
-    reason = vs.ResultAbsence.OUT_OF_SCOPE if out_of_scope else vs.ResultAbsence.INDETERMINATE
-    resource["dataAbsentReason"] = _concept(vs.DATA_ABSENT_REASON_FOR[reason])
+    reason = rvs.ResultAbsence.OUT_OF_SCOPE if out_of_scope else rvs.ResultAbsence.INDETERMINATE
+    resource["dataAbsentReason"] = _concept(rvs.DATA_ABSENT_REASON_FOR[reason])
 
 
-def stage_observation(result: Classification, reading: CaseReading, effective: datetime) -> dict[str, Any]:
-    method = _concept(SCT_INRGSS_METHOD, vs.METHOD_INRGSS,
-                      text=f"INRGSS (Monclair 2009), nbcds rule set {result.ruleset}")
-    resource = _base(reading, STAGE_CODE, method, effective, result.stage.trace, result.ruleset)
-    resource["meta"] = {"profile": [MCODE_CANCER_STAGE]}
-    if result.stage.stage:
-        resource["valueCodeableConcept"] = _concept(vs.STAGE_CODING[result.stage.stage])
+def stage_observation(result: StageResult[Enum], reading: CaseReading, effective: datetime,
+                      ruleset: str) -> dict[str, Any]:
+    system = STAGING_SYSTEMS.get(result.system)
+    coding = STAGE_CODINGS[result.system]
+    method = _concept(*coding.method, text=f"{system.title} ({system.source.key}), nbcds rule set {ruleset}")
+    resource = _base(reading, coding.code, method, effective, result.trace, ruleset)
+    if coding.profile:
+        resource["meta"] = {"profile": [coding.profile]}
+    if result.stage:
+        resource["valueCodeableConcept"] = _concept(coding.value[result.stage])
     else:
         _absent(resource, out_of_scope=False)
     return resource
 
 
-def _risk_concept(own: Code, level: RiskLevel) -> dict[str, Any]:
-    return _concept(own, vs.RISK_GENERIC_CODING[level])
-
-
-def inrg_observation(result: Classification, reading: CaseReading, effective: datetime) -> dict[str, Any]:
-    inrg = result.inrg2009
-    method = _concept(vs.METHOD_INRG_2009, text=f"INRG 2009 (Cohn 2009), nbcds rule set {result.ruleset}")
-    resource = _base(reading, INRG_2009_RISK_CODE, method, effective, inrg.trace, result.ruleset)
-    if inrg.outcome:
-        resource["valueCodeableConcept"] = _concept(vs.INRG_GROUP_CODING[inrg.outcome.group])
-        resource["component"] = [{
-            "code": _concept(INRG_RISK_LEVEL_COMPONENT),
-            "valueCodeableConcept": _risk_concept(vs.INRG_2009_RISK_CODING[inrg.outcome.risk], inrg.outcome.risk),
-        }]
-    else:
-        _absent(resource, inrg.out_of_scope)
+def risk_observation(result: RiskResult, reading: CaseReading, effective: datetime, ruleset: str) -> dict[str, Any]:
+    schema = RISK_SCHEMAS.get(result.schema)
+    coding = risk_coding(result.schema)
+    method = _concept(*coding.method, text=f"{schema.title} ({schema.source.key}), nbcds rule set {ruleset}")
+    resource = _base(reading, coding.code, method, effective, result.trace, ruleset)
+    outcome = result.outcome
+    if outcome is None:
+        _absent(resource, result.out_of_scope)
+        return resource
+    group = f"group {outcome.group}, " if outcome.group and coding.component is None else ""
+    text = None if coding.method else f"{schema.title}: {group}{outcome.risk.value} risk"
+    resource["valueCodeableConcept"] = _concept(*coding.value(outcome), text=text)
+    if coding.component:
+        resource["component"] = [{"code": _concept(coding.component.code),
+                                  "valueCodeableConcept": _concept(*coding.component.level(outcome))}]
     return resource
 
 
-def cog_observation(result: Classification, reading: CaseReading, effective: datetime) -> dict[str, Any]:
-    cog = result.cog2021
-    method = _concept(vs.METHOD_COG_2021, text=f"COG 2021 (Irwin 2021), nbcds rule set {result.ruleset}")
-    resource = _base(reading, COG_2021_RISK_CODE, method, effective, cog.trace, result.ruleset)
-    if cog.risk:
-        resource["valueCodeableConcept"] = _risk_concept(vs.COG_2021_RISK_CODING[cog.risk], cog.risk)
-    else:
-        _absent(resource, cog.out_of_scope)
-    return resource
-
-
-def result_resources(result: Classification, reading: CaseReading, effective: datetime) -> ResultResources:
-    return ResultResources(
-        stage_observation(result, reading, effective),
-        inrg_observation(result, reading, effective),
-        cog_observation(result, reading, effective),
-    )
+def result_resources(result: Classification, reading: CaseReading, effective: datetime) -> tuple[ResultResource, ...]:
+    """One Observation per staging system, then one per risk schema, in registration order."""
+    stages = tuple(ResultResource(stage.system, STAGING_SYSTEMS.get(stage.system).stage_label,
+                                  stage_observation(stage, reading, effective, result.ruleset), stage.determinate)
+                   for stage in result.stages)
+    risks = tuple(ResultResource(risk.schema, f"{RISK_SCHEMAS.get(risk.schema).title} risk group",
+                                 risk_observation(risk, reading, effective, result.ruleset), risk.outcome is not None)
+                  for risk in result.risks)
+    return (*stages, *risks)

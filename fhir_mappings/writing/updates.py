@@ -14,6 +14,7 @@ from typing import Any
 import jsonpatch
 
 from fhir_mappings.reading.values import codings, parse_fhir_datetime
+from fhir_mappings.results_codes import GENERIC_RISK_CODING
 
 # The fields our result Observations set; everything else on a record is left as it is.
 RESULT_FIELDS = ("status", "code", "subject", "focus", "method", "valueCodeableConcept", "dataAbsentReason",
@@ -42,8 +43,20 @@ def _same_result(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return without_status(a) == without_status(b)
 
 
-def _latest_with_code(existing: tuple[dict[str, Any], ...], code_key: tuple[str, str]) -> dict[str, Any] | None:
-    same = [r for r in existing if code_key in codings(r.get("code")) and r.get("id")]
+def _kind(resource: dict[str, Any]) -> tuple[tuple[str, str], str | None]:
+    """What a result records: its code, and under the generic result code (a schema without codes of its
+    own) the schema its method text names ("Toy 2030 (Source), nbcds rule set ...")."""
+    code = codings(resource.get("code"))[0]
+    if code != GENERIC_RISK_CODING.code.key:
+        return code, None
+    method = resource.get("method")
+    text = method.get("text") if isinstance(method, dict) else None
+    return code, text.split(" (", 1)[0] if isinstance(text, str) else ""
+
+
+def _latest_of_kind(existing: tuple[dict[str, Any], ...], kind: tuple[tuple[str, str], str | None]
+                    ) -> dict[str, Any] | None:
+    same = [r for r in existing if r.get("id") and codings(r.get("code")) and _kind(r) == kind]
     if not same:
         return None
     return max(same, key=lambda r: parse_fhir_datetime(r.get(_TIMESTAMP)) or _EPOCH)
@@ -51,8 +64,7 @@ def _latest_with_code(existing: tuple[dict[str, Any], ...], code_key: tuple[str,
 
 def plan_result(new: dict[str, Any], existing: tuple[dict[str, Any], ...]) -> ResultAction:
     """create when nothing of ours is on record; update (by JSON Patch) when it differs; else unchanged."""
-    code_key = codings(new.get("code"))[0]
-    current = _latest_with_code(existing, code_key)
+    current = _latest_of_kind(existing, _kind(new))
     if current is None:
         return ResultAction("create", new)
     target = copy.deepcopy(current)

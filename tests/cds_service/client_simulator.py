@@ -597,9 +597,7 @@ def running_service(tmp_path: Path, **overrides: Any) -> Iterator[Service]:
     try:
         yield Service(app, settings)
     finally:
-        service_runtime.resolver.close()
-        service_runtime.fhir_client.close()
-        service_runtime.store.dispose()  # writes the audit records still queued
+        service_runtime.close()
 
 
 # --------------------------------------------------------------------------- the service's log

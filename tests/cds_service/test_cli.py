@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from cds_service import cli
+from cds_service.cli.classify import classify_files
 from tests.examples import EXAMPLES
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     args = cli._parser().parse_args(argv)
-    status = cli._classify(args.paths, args.json, out, err)
+    status = classify_files(args.paths, args.json, out, err)
     return status, out.getvalue(), err.getvalue()
 
 
@@ -92,3 +93,23 @@ def test_bad_fhir_input_gives_one_line_error(tmp_path: Path, name: str, content:
     path.write_text(content)
     status, _, err = run(["classify", str(path)])
     assert status == 2 and message in err and err.count("\n") == 1
+
+
+def test_fhir_record_without_neuroblastoma_is_not_classified_as_the_service_would_not(tmp_path: Path) -> None:
+    bundle = json.loads((EXAMPLES / "fhir" / "nb-l1-low.json").read_text())
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Condition"]
+    path = tmp_path / "no-condition.json"
+    path.write_text(json.dumps(bundle))
+    status, out, _ = run(["classify", "--json", str(path)])
+    assert status == 0
+    result = json.loads(out)
+    assert result["patient"] == "nb-l1-low" and result["neuroblastoma"] is False and "stage" not in result
+    status, out, _ = run(["classify", str(path)])
+    assert "not classified: no neuroblastoma Condition on record" in out
+
+
+def test_fhir_json_carries_the_data_notes_the_card_shows() -> None:
+    status, out, _ = run(["classify", "--json", str(EXAMPLES / "fhir" / "messy" / "nb-messy-invalid-resource.json")])
+    assert status == 0
+    result = json.loads(out)
+    assert any("is not valid FHIR" in note for note in result["notes"]), result["notes"]

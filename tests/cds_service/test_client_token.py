@@ -40,10 +40,10 @@ from cds_service.auth import (
     ReplayCacheFullError,
     TrustedIssuer,
     TrustedIssuerConfigError,
-    normalise_audience_url,
     parse_trusted_issuers,
     sandbox_trusted_issuer,
 )
+from cds_service.protocol.origins import canonical_url
 
 ISS = "https://ehr.example.org/fhir"
 OTHER_ISS = "https://meld.example.org"
@@ -335,8 +335,8 @@ def test_audience_url_normalisation(verifier: ClientTokenVerifier, keys: Keys, a
 def test_normalisation_does_not_merge_distinct_endpoints(verifier: ClientTokenVerifier, keys: Keys) -> None:
     token = make_token(keys.es, "es-1", aud="https://cds.example.org/cds-services//nb-staging")
     assert reason_of(verifier, bearer(token), CALLED + "/feedback") is AuthFailureReason.WRONG_AUDIENCE
-    assert normalise_audience_url("http://h:8080//a//b/") == "http://h:8080/a/b"
-    assert normalise_audience_url("sand_man") == "sand_man"
+    assert canonical_url("http://h:8080//a//b/") == "http://h:8080/a/b"
+    assert canonical_url("sand_man") == "sand_man"
 
 
 def test_override_audience_only_for_configured_issuer(jwks_server: JwksServer, keys: Keys) -> None:

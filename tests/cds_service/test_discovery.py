@@ -13,8 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from cds_service.http.app import create_app
-from cds_service.protocol.registry import ServiceRegistry
-from cds_service.protocol.service_call import ServiceAnswer
+from cds_service.protocol.registry import ServiceAnswer, ServiceRegistry
 from tests.cds_service.cds_hooks_schema import assert_valid_discovery
 from tests.cds_service.client_simulator import (
     EPIC,

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cds_service.protocol.feedback import parse_feedback
 from cds_service.store import (
     Coding,
     FeedbackEntry,
     OverrideReason,
     feedback_idempotency_key,
-    parse_feedback,
     parse_rfc3339,
 )
 

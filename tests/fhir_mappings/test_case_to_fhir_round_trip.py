@@ -24,12 +24,12 @@ from fhir_mappings.terminology import value_sets as vs
 from fhir_mappings.terminology.codes import VERIFIED_IN
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.systems import is_ours
-from fhir_mappings.writing.case_to_fhir import (
+from fhir_mappings.writing.case_to_fhir import case_to_bundle
+from fhir_mappings.writing.elements import (
     LATERALITY_STANDARD,
     MYCN_LOINC_ANSWER,
     NODE_BODY_STRUCTURE,
     SITE_BODY_STRUCTURE,
-    case_to_bundle,
 )
 from neuroblastoma.anatomy import Compartment, Laterality
 from neuroblastoma.biology import MycnStatus
@@ -78,10 +78,10 @@ def classification_facts(case: Case) -> dict[str, Any]:
     return {
         "stage": result.stage.stage,
         "stage_candidates": set(result.stage.candidates),
-        "inrg": (result.inrg2009.group, result.inrg2009.risk, result.inrg2009.out_of_scope),
-        "inrg_candidates": {(c.group, c.risk) for c in result.inrg2009.candidates},
-        "cog": (result.cog2021.risk, result.cog2021.out_of_scope),
-        "cog_candidates": set(result.cog2021.candidates),
+        "inrg": (result.risk("inrg2009").group, result.risk("inrg2009").risk, result.risk("inrg2009").out_of_scope),
+        "inrg_candidates": {(c.group, c.risk) for c in result.risk("inrg2009").candidates},
+        "cog": (result.risk("cog2021").risk, result.risk("cog2021").out_of_scope),
+        "cog_candidates": {c.risk for c in result.risk("cog2021").candidates},
         "missing": {m.fact for m in result.missing},
         "warnings": {w.code for w in result.all_warnings},
     }

@@ -118,5 +118,5 @@ def test_searchset_reads_as_the_clean_example_it_was_made_from() -> None:
 def test_preliminary_result_is_the_one_that_decides() -> None:
     reading = reading_of("nb-messy-preliminary")
     result = classify(reading.case)
-    assert "11q-aberration" in {fact.value for fact in result.inrg2009.trace.decided_by}
+    assert "11q-aberration" in {fact.value for fact in result.risk("inrg2009").trace.decided_by}
     assert reading.report.preliminary == ("Observation/nb-messy-preliminary-11q",)

@@ -17,6 +17,7 @@ from fhir.resources.R4B.observation import Observation
 from fhir_mappings.reading.case_reader import CaseReading, read_case
 from fhir_mappings.reading.values import codings
 from fhir_mappings.terminology import codes as std
+from fhir_mappings.terminology import result_value_sets as rvs
 from fhir_mappings.terminology import value_sets as vs
 from fhir_mappings.terminology.local_biology import MYCN_STATUS, SEGMENTAL_ABERRATION, SYMPTOMS
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
@@ -219,7 +220,7 @@ def test_marrow_percentage_quantity(value: float, read_as: float | None) -> None
 
 
 def test_marrow_percentage_alone_leaves_the_involvement_call_to_the_rules() -> None:
-    # 0 % without a call decides nothing (product decision 11, metastatic_spread.marrow_involvement)
+    # 0 % without a call decides nothing (product decision 11, marrow_imaging.marrow_involvement)
     zero = read(obs(MARROW.code("tumour-cell-percent"), **_quantity(0, "%")))
     assert zero.case.bone_marrow.involvement is Presence.UNKNOWN
     method = cc(vs.MARROW_METHOD_CODING[MarrowMethod.MORPHOLOGY])
@@ -600,10 +601,10 @@ ACCEPTED_CODINGS: dict[str, Any] = {
     "imaging modality": vs.IMAGING_MODALITY_BY_CODING,
     "equivocal": vs.EQUIVOCAL_CODINGS,
     "component codes": [c.key for c in OBSERVATION_CODES.codes()],
-    "stage": vs.STAGE_BY_CODING,
-    "risk levels": vs.RISK_LEVEL_BY_CODING,
-    "INRG groups": vs.INRG_GROUP_BY_CODING,
-    "classifier methods": vs.CLASSIFIER_METHOD_VS.keys(),
+    "stage": rvs.STAGE_BY_CODING,
+    "risk levels": rvs.RISK_LEVEL_BY_CODING,
+    "INRG groups": rvs.INRG_GROUP_BY_CODING,
+    "classifier methods": rvs.CLASSIFIER_METHOD_VS.keys(),
     "resection orders": RESECTION_ORDER_CODINGS,
 }
 

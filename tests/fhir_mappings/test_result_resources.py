@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 
 from fhir_mappings.reading.case_reader import CaseReading, MappingReport, read_case
 from fhir_mappings.results_codes import COG_2021_RISK_CODE, INRG_2009_RISK_CODE, STAGE_CODE
-from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import result_value_sets as rvs
 from fhir_mappings.terminology.codes import SCT_INRGSS_METHOD
+from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.writing.case_to_fhir import case_to_bundle
-from fhir_mappings.writing.results_to_fhir import INRG_RISK_LEVEL_COMPONENT, result_resources
+from fhir_mappings.writing.results_to_fhir import result_resources
 from neuroblastoma.case import Case
 from neuroblastoma.case_json import case_from_json
 from neuroblastoma.classification import classify
@@ -23,11 +24,12 @@ from tests.examples import CASE_FILES
 from tests.neuroblastoma.case_strategies import cases
 
 EFFECTIVE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+INRG_RISK_LEVEL_COMPONENT = OBSERVATION_CODES.code("inrg-2009-risk-level")
 WRITTEN_CODES = (
     STAGE_CODE, INRG_2009_RISK_CODE, COG_2021_RISK_CODE, SCT_INRGSS_METHOD, INRG_RISK_LEVEL_COMPONENT,
-    vs.METHOD_INRGSS, vs.METHOD_INRG_2009, vs.METHOD_COG_2021,
-    *vs.STAGE_CODING.values(), *vs.INRG_GROUP_CODING.values(), *vs.INRG_2009_RISK_CODING.values(),
-    *vs.COG_2021_RISK_CODING.values(), *vs.RISK_GENERIC_CODING.values(), *vs.DATA_ABSENT_REASON_FOR.values(),
+    rvs.METHOD_INRGSS, rvs.METHOD_INRG_2009, rvs.METHOD_COG_2021,
+    *rvs.STAGE_CODING.values(), *rvs.INRG_GROUP_CODING.values(), *rvs.INRG_2009_RISK_CODING.values(),
+    *rvs.COG_2021_RISK_CODING.values(), *rvs.RISK_GENERIC_CODING.values(), *rvs.DATA_ABSENT_REASON_FOR.values(),
 )
 
 
@@ -37,8 +39,8 @@ def test_every_code_written_has_a_system_a_code_and_a_display() -> None:
 
 
 def _assert_no_empty_members(reading: CaseReading) -> None:
-    for resource in result_resources(classify(reading.case), reading, EFFECTIVE).all():
-        assert not list(empty_members(resource)), resource
+    for result in result_resources(classify(reading.case), reading, EFFECTIVE):
+        assert not list(empty_members(result.resource)), result.resource
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: Path(p).stem)

@@ -14,7 +14,7 @@ from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.valueset import ValueSet
 
-from fhir_mappings.terminology import build, codes, value_sets
+from fhir_mappings.terminology import build, codes, result_value_sets, value_sets
 from fhir_mappings.terminology.catalogue import LOCAL_CODE_SYSTEMS, VALUE_SETS
 from fhir_mappings.terminology.local_results import INRG_PRETREATMENT_GROUP
 from fhir_mappings.terminology.local_staging import IDRF
@@ -24,6 +24,7 @@ from fhir_mappings.terminology.observation_kinds import (
     OBSERVATION_KIND_BY_CODING,
     ObservationKind,
 )
+from fhir_mappings.terminology.result_value_sets import ResultAbsence
 from fhir_mappings.terminology.systems import (
     NBCDS_FHIR_BASE,
     STANDARD_SYSTEMS,
@@ -31,7 +32,7 @@ from fhir_mappings.terminology.systems import (
     is_ours,
     value_set_url,
 )
-from fhir_mappings.terminology.value_sets import ImagingTarget, ResultAbsence
+from fhir_mappings.terminology.value_sets import ImagingTarget
 from neuroblastoma import inrg2009
 from neuroblastoma.anatomy import Compartment, Laterality, NodalRegion
 from neuroblastoma.biology import (
@@ -125,7 +126,7 @@ def test_value_set_metadata_and_members(path: Path) -> None:
 
 def _lookup_tables() -> dict[str, Mapping[Any, Any] | frozenset[Any]]:
     tables: dict[str, Mapping[Any, Any] | frozenset[Any]] = {
-        name: table for name, table in vars(value_sets).items()
+        name: table for module in (value_sets, result_value_sets) for name, table in vars(module).items()
         if name.endswith(("_BY_CODING", "_CODINGS")) and isinstance(table, Mapping | frozenset)
     }
     tables["OBSERVATION_KIND_BY_CODING"] = OBSERVATION_KIND_BY_CODING
@@ -207,9 +208,9 @@ ROUND_TRIPS = [
     (MycnStatus, value_sets.MYCN_STATUS_CODING, value_sets.MYCN_STATUS_BY_CODING),
     (PloidyCategory, value_sets.PLOIDY_CODING, value_sets.PLOIDY_BY_CODING),
     (ResectionExtent, value_sets.RESECTION_CODING, value_sets.RESECTION_BY_CODING),
-    (Stage, value_sets.STAGE_CODING, value_sets.STAGE_BY_CODING),
-    (RiskLevel, value_sets.INRG_2009_RISK_CODING, value_sets.RISK_LEVEL_BY_CODING),
-    (RiskLevel, value_sets.RISK_GENERIC_CODING, value_sets.RISK_LEVEL_BY_CODING),
+    (Stage, result_value_sets.STAGE_CODING, result_value_sets.STAGE_BY_CODING),
+    (RiskLevel, result_value_sets.INRG_2009_RISK_CODING, result_value_sets.RISK_LEVEL_BY_CODING),
+    (RiskLevel, result_value_sets.RISK_GENERIC_CODING, result_value_sets.RISK_LEVEL_BY_CODING),
     (Presence, value_sets.PRESENCE_CODING, value_sets.PRESENCE_BY_CODING),
 ]
 
@@ -226,18 +227,18 @@ def test_every_domain_value_has_a_code_that_reads_back(
 
 
 def test_stages_are_ncit_inrg_stage_codes() -> None:
-    assert {s: c.code for s, c in value_sets.STAGE_CODING.items()} == {
+    assert {s: c.code for s, c in result_value_sets.STAGE_CODING.items()} == {
         Stage.L1: "C133428", Stage.L2: "C133429", Stage.M: "C133430", Stage.MS: "C133431"}
     assert all(c.system == "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
-               for c in value_sets.STAGE_CODING.values())
-    assert value_sets.INRGSS_STAGE_TYPE.key == ("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "C133427")
+               for c in result_value_sets.STAGE_CODING.values())
+    assert result_value_sets.INRGSS_STAGE_TYPE.key == ("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "C133427")
 
 
 def test_cog_risk_has_three_levels_and_every_level_a_generic_code() -> None:
-    assert set(value_sets.COG_2021_RISK_CODING) == {RiskLevel.LOW, RiskLevel.INTERMEDIATE, RiskLevel.HIGH}
-    assert set(value_sets.RISK_GENERIC_CODING) == set(RiskLevel)
-    for level, code in value_sets.COG_2021_RISK_CODING.items():
-        assert value_sets.RISK_LEVEL_BY_CODING[code.key] is level
+    assert set(result_value_sets.COG_2021_RISK_CODING) == {RiskLevel.LOW, RiskLevel.INTERMEDIATE, RiskLevel.HIGH}
+    assert set(result_value_sets.RISK_GENERIC_CODING) == set(RiskLevel)
+    for level, code in result_value_sets.COG_2021_RISK_CODING.items():
+        assert result_value_sets.RISK_LEVEL_BY_CODING[code.key] is level
 
 
 def test_every_imaging_result_has_a_code() -> None:
@@ -250,7 +251,7 @@ def test_every_imaging_result_has_a_code() -> None:
 
 def test_result_absence_uses_standard_data_absent_reasons() -> None:
     dar = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
-    assert {a: c.key for a, c in value_sets.DATA_ABSENT_REASON_FOR.items()} == {
+    assert {a: c.key for a, c in result_value_sets.DATA_ABSENT_REASON_FOR.items()} == {
         ResultAbsence.INDETERMINATE: (dar, "temp-unknown"),
         ResultAbsence.OUT_OF_SCOPE: (dar, "not-applicable"),
     }
@@ -297,7 +298,7 @@ def test_inrg_groups_are_a_to_r_without_l_and_m_with_the_domain_risk() -> None:
     for concept in INRG_PRETREATMENT_GROUP.concepts:
         (name, coding), = concept.properties
         assert name == "riskLevel"
-        assert coding == value_sets.INRG_2009_RISK_CODING[risk_of[concept.code]]
+        assert coding == result_value_sets.INRG_2009_RISK_CODING[risk_of[concept.code]]
 
 
 def test_histology_is_decided_only_by_specific_codes() -> None:

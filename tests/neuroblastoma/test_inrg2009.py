@@ -104,7 +104,7 @@ def test_hypodiploid_carries_the_ploidy_convention_warning() -> None:
 
 def test_stage_candidates_carry_through() -> None:
     from neuroblastoma.results import StageResult, Trace
-    stage = StageResult(None, (Stage.M, Stage.MS), Trace("x", "y"), "v")
+    stage = StageResult("inrgss", None, (Stage.M, Stage.MS), Trace("x", "y"), "v")
     result = classify_inrg2009(case(age_days=300, mycn=AMP), stage)
     assert {c.group for c in result.candidates} == {"O", "R"}
     assert {c.risk for c in result.candidates} == {R.HIGH}

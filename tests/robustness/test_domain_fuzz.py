@@ -47,8 +47,8 @@ def _assert_total(result: Classification) -> None:
     assert result.stage.determinate or result.stage.candidates or missing, result.stage
     if not result.stage.determinate:
         assert missing, "an indeterminate stage must name the missing inputs"
-    for name, decided, out_of_scope in (("inrg2009", result.inrg2009.outcome is not None, result.inrg2009.out_of_scope),
-                                        ("cog2021", result.cog2021.risk is not None, result.cog2021.out_of_scope)):
+    for name, decided, out_of_scope in (("inrg2009", result.risk("inrg2009").outcome is not None, result.risk("inrg2009").out_of_scope),
+                                        ("cog2021", result.risk("cog2021").risk is not None, result.risk("cog2021").out_of_scope)):
         assert decided or out_of_scope or missing, f"{name}: neither a result nor the missing inputs"
 
 
@@ -59,7 +59,7 @@ def test_classification_is_total_and_deterministic(case: Any) -> None:
     _assert_total(first)
     assert classify(case) == first
     event("stage determinate" if first.stage.determinate else "stage indeterminate")
-    event("COG decided" if first.cog2021.risk is not None else "COG not decided")
+    event("COG decided" if first.risk("cog2021").risk is not None else "COG not decided")
 
 
 @FUZZ

@@ -28,8 +28,8 @@ from schemathesis.checks import (
 )
 
 from cds_service.http.app import create_app
-from cds_service.http.openapi_route import OPENAPI_PATH
-from cds_service.services.neuroblastoma import REGISTRY
+from cds_service.protocol.openapi import OPENAPI_PATH
+from cds_service.services import REGISTRY
 from tests.robustness.contract import assert_no_internal_detail, robustness_settings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -1,10 +1,11 @@
-"""Building card JSON: stable uuids, summaries that fit, the source and the override reasons."""
+"""What every card shares: stable uuids, summaries that fit, the source, the override reasons, the references."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from cds_service.protocol.cards import Coding, Link, OverrideReason, Source
 from neuroblastoma.sources import COHN_2009, IRWIN_2021, MONCLAIR_2009
 
 SUMMARY_LIMIT = 140
@@ -33,17 +34,16 @@ _REFERENCES = tuple((f"{source.key}: {source.citation[:80]}…", source.url)
                     for source in (MONCLAIR_2009, COHN_2009, IRWIN_2021))
 
 
-def card_source() -> dict[str, Any]:
-    return {"label": _SOURCE_LABEL, "url": MONCLAIR_2009.url, "topic": dict(SOURCE_TOPIC)}
+def card_source() -> Source:
+    return Source(label=_SOURCE_LABEL, url=MONCLAIR_2009.url, topic=Coding(**SOURCE_TOPIC))
 
 
-def override_reasons() -> list[dict[str, str]]:
-    """A fresh copy of ``OVERRIDE_REASONS`` for one card (the card must not share the module's dicts)."""
-    return [dict(reason) for reason in OVERRIDE_REASONS]
+def override_reasons() -> list[OverrideReason]:
+    return [OverrideReason(**reason) for reason in OVERRIDE_REASONS]
 
 
-def reference_links() -> list[dict[str, str]]:
-    return [{"label": label, "url": url, "type": "absolute"} for label, url in _REFERENCES]
+def reference_links() -> list[Link]:
+    return [Link(label=label, url=url, type="absolute") for label, url in _REFERENCES]
 
 
 def stable_uuid(*parts: str) -> str:
@@ -57,28 +57,15 @@ def fit_summary(text: str) -> str:
 
 
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
-_CONTAINERS = (dict, list)
 
 
 def compact(value: Any) -> Any:
-    """Drop None, empty strings, lists and objects recursively: CDS Hooks forbids empty members (G2).
-
-    Objects and lists are copied; only they are recursed into (a plain loop: about twice as fast as
-    comprehensions that build the copy and then filter it)."""
+    """A copy without None, empty strings, lists and objects, recursively: CDS Hooks forbids empty members
+    (G2), and a resource from the EHR may have them."""
     if isinstance(value, dict):
-        members = {}
-        for key, member in value.items():
-            if isinstance(member, _CONTAINERS):
-                member = compact(member)
-            if member not in _EMPTY:
-                members[key] = member
-        return members
+        members = {key: compact(member) for key, member in value.items()}
+        return {key: member for key, member in members.items() if member not in _EMPTY}
     if isinstance(value, list):
-        items = []
-        for item in value:
-            if isinstance(item, _CONTAINERS):
-                item = compact(item)
-            if item not in _EMPTY:
-                items.append(item)
-        return items
+        items = [compact(item) for item in value]
+        return [item for item in items if item not in _EMPTY]
     return value

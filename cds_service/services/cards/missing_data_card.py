@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cds_service.services.cards.card_json import card_source, compact, fit_summary, stable_uuid
+from cds_service.protocol.cards import Card
+from cds_service.services.cards.card_json import card_source, fit_summary, stable_uuid
 from cds_service.services.cards.markdown import escape_markdown as md
+from neuroblastoma.result_wording import outcome_text, schema_of
 from neuroblastoma.results import Classification
 
 KIND = "missing-data"
@@ -25,16 +25,15 @@ def _candidates(result: Classification) -> list[str]:
     lines = []
     if not result.stage.stage:
         lines.append("INRG stage: " + " or ".join(s.value for s in result.stage.candidates))
-    inrg = result.inrg2009
-    if not inrg.outcome and not inrg.out_of_scope and inrg.candidates:
-        lines.append("INRG 2009: " + " or ".join(f"group {c.group} ({c.risk.value})" for c in inrg.candidates))
-    cog = result.cog2021
-    if not cog.risk and not cog.out_of_scope and cog.candidates:
-        lines.append("COG 2021: " + " or ".join(r.value for r in cog.candidates))
+    for risk in result.risks:
+        if not risk.outcome and not risk.out_of_scope and risk.candidates:
+            group = "group " if schema_of(risk).groups else ""
+            options = " or ".join(f"{group}{outcome_text(risk, c)}" for c in risk.candidates)
+            lines.append(f"{schema_of(risk).title}: {options}")
     return lines
 
 
-def missing_data_card(result: Classification, *, call_key: tuple[str, ...]) -> dict[str, Any] | None:
+def missing_data_card(result: Classification, *, call_key: tuple[str, ...]) -> Card | None:
     missing = result.missing
     if not missing:
         return None
@@ -46,10 +45,5 @@ def missing_data_card(result: Classification, *, call_key: tuple[str, ...]) -> d
     candidates = _candidates(result)
     if candidates:
         lines += ["", "Still possible:", *[f"- {md(c)}" for c in candidates]]
-    return compact({
-        "uuid": stable_uuid(*call_key, KIND),
-        "summary": summary,
-        "indicator": "warning",
-        "detail": "\n".join(lines),
-        "source": card_source(),
-    })
+    return Card(uuid=stable_uuid(*call_key, KIND), summary=summary, indicator="warning",
+                detail="\n".join(lines), source=card_source())

@@ -7,9 +7,8 @@ guidelines); IDRFs were defined as imaging surrogates of surgical risk, and tumo
 
 from __future__ import annotations
 
-from typing import Any
-
-from cds_service.services.cards.card_json import OVERRIDE_REASONS, card_source, compact, fit_summary, stable_uuid
+from cds_service.protocol.cards import Card
+from cds_service.services.cards.card_json import card_source, fit_summary, override_reasons, stable_uuid
 from cds_service.services.cards.markdown import escape_markdown as md
 from neuroblastoma.case import Case, ImagingModality
 from neuroblastoma.facts import Presence
@@ -28,7 +27,7 @@ def _idrfs_present(case: Case, result: Classification) -> list[str]:
 
 
 def resection_card(case: Case, result: Classification, order_refs: list[str], *,
-                   call_key: tuple[str, ...]) -> dict[str, Any] | None:
+                   call_key: tuple[str, ...]) -> Card | None:
     mibg_done = any(scan.modality is ImagingModality.MIBG for scan in case.functional_imaging)
     idrfs = _idrfs_present(case, result)
     if mibg_done and not idrfs:
@@ -45,11 +44,7 @@ def resection_card(case: Case, result: Classification, order_refs: list[str], *,
     if idrfs:
         lines.append(f"- **IDRFs present** ({md(', '.join(idrfs))}): IDRFs are imaging surrogates of surgical risk "
                      "(Monclair 2009). Consider neoadjuvant therapy per protocol before resection.")
-    return compact({
-        "uuid": stable_uuid(*call_key, KIND),
-        "summary": fit_summary("Before resecting the neuroblastoma: " + "; ".join(problems)),
-        "indicator": "warning",
-        "detail": "\n".join(lines),
-        "source": card_source(),
-        "overrideReasons": list(OVERRIDE_REASONS),
-    })
+    return Card(uuid=stable_uuid(*call_key, KIND),
+                summary=fit_summary("Before resecting the neuroblastoma: " + "; ".join(problems)),
+                indicator="warning", detail="\n".join(lines), source=card_source(),
+                override_reasons=override_reasons())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
+from cds_service.protocol.cards import Action, Card, Suggestion
 from cds_service.services.cards.card_json import (
     card_source,
     fit_summary,
@@ -15,40 +16,26 @@ from cds_service.services.cards.markdown import escape_markdown as md
 from cds_service.services.cards.markdown import escape_static
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.fact_descriptions import describe_facts
+from neuroblastoma.result_wording import risk_summary_part, risk_title, risks_in_order, schema_of, stage_title
 from neuroblastoma.results import Classification, RiskLevel, Trace
 
 KIND = "stage-risk"
 
 
-def _cog_part(result: Classification) -> str:
-    cog = result.cog2021
-    if cog.out_of_scope:
-        return "COG: not applicable"
-    return f"COG {cog.risk.value} risk" if cog.risk else "COG risk undetermined"
-
-
-def _inrg_part(result: Classification) -> str:
-    inrg = result.inrg2009
-    if inrg.out_of_scope:
-        return "INRG group: not applicable"
-    return f"INRG group {inrg.group} ({inrg.risk.value})" if inrg.outcome and inrg.risk else "INRG group undetermined"
-
-
 def stage_risk_summary(result: Classification, primary_schema: str) -> str:
     stage = result.stage.stage
     stage_part = f"INRG stage {stage.value}" if stage else "INRG stage undetermined"
-    if result.inrg2009.out_of_scope and result.cog2021.out_of_scope:
-        return fit_summary(f"{stage_part} · ganglioneuroma (mature): benign, outside INRG and COG risk schemas")
-    parts = [_cog_part(result), _inrg_part(result)]
-    if primary_schema == "inrg2009":
-        parts.reverse()
+    if all(risk.out_of_scope for risk in result.risks):
+        schemas = " and ".join(schema_of(risk).short_title for risk in result.risks)
+        return fit_summary(f"{stage_part} · ganglioneuroma (mature): benign, outside {schemas} risk schemas")
+    parts = [risk_summary_part(risk) for risk in risks_in_order(result, primary_schema)]
     return fit_summary(" · ".join([stage_part, *parts]))
 
 
-def _indicator(result: Classification) -> str:
-    risks = [r for r in (result.inrg2009.risk, result.cog2021.risk) if r is not None]
+def _indicator(result: Classification) -> Literal["info", "warning"]:
+    high = any(risk.risk is RiskLevel.HIGH for risk in result.risks)
     disagree = any(w.code == "schemas-disagree" for w in result.warnings)
-    return "warning" if RiskLevel.HIGH in risks or disagree else "info"
+    return "warning" if high or disagree else "info"
 
 
 class _SourceCells:
@@ -73,26 +60,13 @@ def _trace_block(title: str, trace: Trace, sources: _SourceCells) -> list[str]:
     return lines
 
 
-def _result_titles(result: Classification) -> tuple[str, str, str]:
-    stage = result.stage.stage.value if result.stage.stage else "undetermined"
-    inrg = result.inrg2009
-    inrg_title = (f"INRG 2009: group {inrg.group}, {inrg.risk.value} risk" if inrg.outcome and inrg.risk
-                  else "INRG 2009: not applicable" if inrg.out_of_scope else "INRG 2009: undetermined")
-    cog = result.cog2021
-    cog_title = (f"COG 2021: {cog.risk.value} risk" if cog.risk
-                 else "COG 2021: not applicable" if cog.out_of_scope else "COG 2021: undetermined")
-    return f"INRG stage {stage}", inrg_title, cog_title
-
-
 def stage_risk_detail(result: Classification, case: Case, primary_schema: str, notes: tuple[str, ...] = ()) -> str:
-    stage_title, inrg_title, cog_title = _result_titles(result)
-    schema_blocks = [(cog_title, result.cog2021.trace), (inrg_title, result.inrg2009.trace)]
-    if primary_schema == "inrg2009":
-        schema_blocks.reverse()
     sources = _SourceCells(case)
-    lines = _trace_block(stage_title, result.stage.trace, sources)
-    for title, trace in schema_blocks:
-        lines += ["", *_trace_block(title, trace, sources)]
+    lines: list[str] = []
+    for stage in result.stages:
+        lines += [*(("",) if lines else ()), *_trace_block(stage_title(stage), stage.trace, sources)]
+    for risk in risks_in_order(result, primary_schema):
+        lines += ["", *_trace_block(risk_title(risk), risk.trace, sources)]
     lines += ["", "| Input | Value | Source |", "|---|---|---|"]
     for facts, label, value in describe_facts(case):
         lines.append(f"| {escape_static(label)} | {md(value)} | {sources(facts)} |")
@@ -108,24 +82,22 @@ def stage_risk_detail(result: Classification, case: Case, primary_schema: str, n
 
 def stage_risk_card(
     result: Classification, case: Case, *, primary_schema: str, call_key: tuple[str, ...],
-    actions: list[dict[str, Any]], notes: tuple[str, ...] = (),
-) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The card and its suggestion uuids. ``call_key`` (service, hook instance, patient) makes uuids stable;
-    ``actions`` come without empty members (the service's ``_actions``: its own Observations have none)."""
-    card_uuid = stable_uuid(*call_key, KIND)
-    suggestion_uuid = stable_uuid(*call_key, KIND, "record")
-    # Built without empty members, which CDS Hooks forbids (G2); nothing is built only to be stripped again.
-    card: dict[str, Any] = {
-        "uuid": card_uuid,
-        "summary": stage_risk_summary(result, primary_schema),
-        "indicator": _indicator(result),
-        "detail": stage_risk_detail(result, case, primary_schema, notes),
-        "source": card_source(),
-    }
+    actions: list[Action], notes: tuple[str, ...] = (),
+) -> Card:
+    """The card; ``call_key`` (service, hook instance, patient) makes its uuids stable. Its one suggestion
+    records the determinate results (``actions``), when there is something to record."""
+    suggestions = None
     if actions:
-        card["suggestions"] = [{"label": "Record the stage and risk groups (preliminary)", "uuid": suggestion_uuid,
-                                "isRecommended": False, "actions": actions}]
-        card["selectionBehavior"] = "at-most-one"
-    card["overrideReasons"] = override_reasons()
-    card["links"] = reference_links()
-    return card, (suggestion_uuid,) if actions else ()
+        suggestions = [Suggestion(label="Record the stage and risk groups (preliminary)",
+                                  uuid=stable_uuid(*call_key, KIND, "record"), is_recommended=False, actions=actions)]
+    return Card(
+        uuid=stable_uuid(*call_key, KIND),
+        summary=stage_risk_summary(result, primary_schema),
+        indicator=_indicator(result),
+        detail=stage_risk_detail(result, case, primary_schema, notes),
+        source=card_source(),
+        suggestions=suggestions,
+        selection_behavior="at-most-one" if suggestions else None,
+        override_reasons=override_reasons(),
+        links=reference_links(),
+    )

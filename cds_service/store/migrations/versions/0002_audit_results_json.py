@@ -71,7 +71,7 @@ def columns_from_results(row: Any) -> dict[str, Any]:
     }
 
 
-def _rows_in_batches(conn: sa.Connection, *columns: sa.ColumnClause[Any]) -> Iterator[list[sa.Row[Any]]]:
+def _rows_in_batches(conn: sa.Connection, *columns: sa.ColumnClause[Any]) -> Iterator[Sequence[sa.Row[Any]]]:
     last_id = None
     while True:
         query = sa.select(_audit_log.c.id, *columns).order_by(_audit_log.c.id).limit(_BATCH_ROWS)

@@ -1,0 +1,56 @@
+"""How results are named in words, the same in every renderer (cards, the CLI's text summary).
+
+Each wording loops over the registered staging systems and risk schemas, so a new one is named
+without a line here: ``COG 2021: intermediate risk``, ``INRG 2009: group D, low risk``, ``COG
+intermediate risk`` / ``INRG group D (low)`` in a card summary.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from neuroblastoma.classification import RISK_SCHEMAS, STAGING_SYSTEMS
+from neuroblastoma.registry import RiskSchema
+from neuroblastoma.results import Classification, RiskOutcome, RiskResult, StageResult
+
+
+def schema_of(result: RiskResult) -> RiskSchema:
+    return RISK_SCHEMAS.get(result.schema)
+
+
+def risks_in_order(result: Classification, primary_schema: str) -> list[RiskResult]:
+    """The risk results with the deployment's primary schema first, then the others in registration order."""
+    return sorted(result.risks, key=lambda risk: risk.schema != primary_schema)
+
+
+def outcome_text(result: RiskResult, outcome: RiskOutcome) -> str:
+    """``D (low)`` for a schema with groups, ``low`` for one without."""
+    return f"{outcome.group} ({outcome.risk.value})" if schema_of(result).groups else outcome.risk.value
+
+
+def stage_title(result: StageResult[Enum]) -> str:
+    """``INRG stage L2``, ``INRG stage undetermined``."""
+    value = result.stage.value if result.stage else "undetermined"
+    return f"{STAGING_SYSTEMS.get(result.system).stage_label} {value}"
+
+
+def risk_title(result: RiskResult) -> str:
+    """``INRG 2009: group D, low risk``, ``COG 2021: intermediate risk``, ``COG 2021: undetermined``."""
+    title = schema_of(result).title
+    if result.outcome is not None:
+        group = f"group {result.outcome.group}, " if result.outcome.group else ""
+        return f"{title}: {group}{result.outcome.risk.value} risk"
+    return f"{title}: not applicable" if result.out_of_scope else f"{title}: undetermined"
+
+
+def risk_summary_part(result: RiskResult) -> str:
+    """A card summary's part: ``COG intermediate risk``, ``INRG group D (low)``, ``COG risk undetermined``."""
+    schema = schema_of(result)
+    noun = "group" if schema.groups else "risk"
+    if result.out_of_scope:
+        return f"{schema.short_title} {noun}: not applicable"
+    if result.outcome is None:
+        return f"{schema.short_title} {noun} undetermined"
+    if schema.groups:
+        return f"{schema.short_title} group {outcome_text(result, result.outcome)}"
+    return f"{schema.short_title} {result.outcome.risk.value} risk"
