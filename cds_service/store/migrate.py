@@ -87,7 +87,8 @@ def _adopt_legacy_schema(conn: Connection) -> None:
     MigrationContext.configure(conn).stamp(_scripts(), _LEGACY_REVISION)
 
 
-def _refuse_unknown_revisions(conn: Connection) -> tuple[str, ...]:
+def _current_known_revisions(conn: Connection) -> tuple[str, ...]:
+    """The database's current revisions; SchemaVersionError if this code does not know one."""
     current = MigrationContext.configure(conn).get_current_heads()
     scripts = _scripts()
     for revision in current:
@@ -105,13 +106,14 @@ def _refuse_unknown_revisions(conn: Connection) -> tuple[str, ...]:
 
 
 def _upgrade_in(conn: Connection) -> None:
+    """Adopt a pre-Alembic database, refuse an unknown one, upgrade to head (inside the caller's transaction)."""
     tables = set(sa.inspect(conn).get_table_names())
     legacy = "alembic_version" not in tables and LEGACY_VERSION_TABLE in tables
     if legacy:
         _adopt_legacy_schema(conn)
     elif "alembic_version" not in tables and tables & _STORE_TABLES:
         raise SchemaVersionError("the database holds store tables but no schema revision; refusing to guess it")
-    if _refuse_unknown_revisions(conn) != (head_revision(),):
+    if _current_known_revisions(conn) != (head_revision(),):
         command.upgrade(_alembic_config(conn), "head")
     if legacy:
         sa.Table(LEGACY_VERSION_TABLE, sa.MetaData()).drop(conn)
@@ -128,7 +130,7 @@ def downgrade_schema(database: Database, revision: str) -> None:
     """Take the database back to `revision` (an operator's step before running an older release)."""
     with database.transaction(write=True) as conn:
         _take_upgrade_lock(conn)
-        _refuse_unknown_revisions(conn)
+        _current_known_revisions(conn)
         command.downgrade(_alembic_config(conn), revision)
 
 

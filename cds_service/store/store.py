@@ -1,9 +1,8 @@
 """The store as callers wire it: one object holding the audit log and the feedback log over one database.
 
 `open_store(url)` is the composition root's one call. `Store.audit` and `Store.feedback` satisfy the
-protocols in ports.py, `Store.ping()` the readiness one. The schema is
-brought up to date on first use (or at once with `initialize=True`), so a service may start while its
-database is still down.
+protocols in ports.py, `Store.ping()` the readiness one. The schema is brought up to date on first use
+(or at once with `initialize=True`), so a service may start while its database is still down.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from .audit_log import SqlAuditLog
 from .engine import DEFAULT_SQLITE_BUSY_TIMEOUT_MS, Database
@@ -29,15 +28,6 @@ class Store:
         self._schema = SchemaGate(database)
         self.audit = SqlAuditLog(database, self._schema.ensure)
         self.feedback = SqlFeedbackLog(database, self._schema.ensure)
-
-    @property
-    def engine(self) -> Engine:
-        return self.database.engine
-
-    @property
-    def dialect(self) -> str:
-        """`sqlite` or `postgresql`."""
-        return self.database.dialect
 
     def initialize(self) -> None:
         """Bring the schema up to date now (StoreUnavailable, SchemaVersionError); otherwise on first use."""

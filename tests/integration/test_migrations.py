@@ -82,7 +82,7 @@ def test_a_fresh_database_gets_exactly_the_tables_of_tables_py(db_url: str) -> N
 def test_a_pre_alembic_database_upgrades_in_place_and_keeps_its_data(db_url: str) -> None:
     create_legacy_store(db_url)
     with open_store(db_url) as store:
-        assert schema_revision(store.engine) == head_revision()
+        assert schema_revision(store.database.engine) == head_revision()
         assert "schema_version" not in table_names(db_url)
         records = audit_records(store)
         assert [record.results.model_dump(mode="json") for record in records] == EXPECTED_RESULTS
@@ -172,7 +172,7 @@ def _open_at(url: str, start_at: float) -> str | None:
         record = AuditRecord(service_id="neuroblastoma-staging", received_at=datetime.now(UTC),
                              ruleset_version="r1", http_status=200, latency_ms=1.0, hook_instance=str(uuid.uuid4()))
         store.audit.record_call(record, [IssuedCard(str(uuid.uuid4()), "stage-risk")])
-        return schema_revision(store.engine)
+        return schema_revision(store.database.engine)
 
 
 @pytest.mark.parametrize("existing", ["fresh", "pre-alembic"])

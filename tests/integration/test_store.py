@@ -118,7 +118,7 @@ def issue(store: Store, hook_instance: str, service_id: str, issued: Iterable[Is
 
 
 def count(store: Store, table: sa.Table) -> int:
-    with store.engine.connect() as conn:
+    with store.database.engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
@@ -141,8 +141,8 @@ def store(db_url: str) -> Iterator[Store]:
 
 
 def test_schema_is_created_at_the_newest_revision(store: Store) -> None:
-    assert schema_revision(store.engine) == head_revision()
-    tables = set(sa.inspect(store.engine).get_table_names())
+    assert schema_revision(store.database.engine) == head_revision()
+    tables = set(sa.inspect(store.database.engine).get_table_names())
     assert {"alembic_version", "cards", "feedback", "audit_log"} <= tables
     assert "schema_version" not in tables
     store.ping()
@@ -150,7 +150,7 @@ def test_schema_is_created_at_the_newest_revision(store: Store) -> None:
 
 def test_sqlite_pragmas(tmp_path: Path) -> None:
     with open_store(f"sqlite:///{tmp_path / 'sub' / 'dir' / 'x.sqlite3'}") as store:
-        with store.engine.connect() as conn:
+        with store.database.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
@@ -160,8 +160,8 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
 
 def test_opening_twice_is_harmless(db_url: str) -> None:
     with open_store(db_url), open_store(db_url) as second:
-        assert schema_revision(second.engine) == head_revision()
-        with second.engine.connect() as conn:
+        assert schema_revision(second.database.engine) == head_revision()
+        with second.database.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
 
 
@@ -285,7 +285,7 @@ def test_feedback_is_linked_to_card_and_hook_instance(store: Store) -> None:
     assert stage_row.card == stage_card
     assert stage_row.accepted_suggestions == (suggestion,)
     assert stage_row.outcome_timestamp == datetime(2024, 3, 1, 10, 15, 30, tzinfo=UTC)
-    with store.engine.connect() as conn:
+    with store.database.engine.connect() as conn:
         linked = conn.execute(
             sa.select(cards.c.hook_instance, cards.c.card_uuid)
             .join(feedback, feedback.c.card_id == cards.c.id)
@@ -600,10 +600,10 @@ def stored(store: Store, table: sa.Table) -> list[tuple[Any, ...]]:
     """Every row but its id, each value as the database holds it (SQLite: quote(); PostgreSQL: ::text)."""
 
     def as_stored(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
-        return sa.func.quote(column) if store.dialect == "sqlite" else sa.cast(column, sa.Text)
+        return sa.func.quote(column) if store.database.dialect == "sqlite" else sa.cast(column, sa.Text)
 
     query = sa.select(*(as_stored(c) for c in table.columns if not c.primary_key)).order_by(table.c.id)
-    with store.engine.connect() as conn:
+    with store.database.engine.connect() as conn:
         return [tuple(row) for row in conn.execute(query)]
 
 
@@ -628,7 +628,7 @@ def test_calls_are_stored_with_edge_values_exactly(store: Store) -> None:
     written = [stored(store, cards), stored(store, audit_log)]
     assert audit_records(store) == [record for record, _ in records_and_cards]
     assert len(written[0]) == 4 and len(written[1]) == 5
-    if store.dialect == "sqlite":  # SQLAlchemy's SQLite DATETIME format, naive UTC
+    if store.database.dialect == "sqlite":  # SQLAlchemy's SQLite DATETIME format, naive UTC
         assert written[1][1][3] == "'2025-01-01 04:59:59.000000'"
     else:
         assert written[1][1][3] == "2025-01-01 04:59:59+00"
@@ -682,7 +682,7 @@ def test_recording_on_a_full_sqlite_disk_is_unavailable_then_recovers(tmp_path: 
     with open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}") as store:
 
         def limit_pages(limit: int | None) -> None:  # the pool's one connection, used by record_call next
-            with store.engine.connect() as conn:
+            with store.database.engine.connect() as conn:
                 pages = limit or conn.exec_driver_sql("PRAGMA page_count").scalar_one()
                 conn.exec_driver_sql(f"PRAGMA max_page_count = {int(pages)}")
 
@@ -708,12 +708,12 @@ def test_recording_on_a_lost_postgres_connection_is_unavailable_then_recovers(po
             with admin.connect() as other:
                 other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
-        sa.event.listen(store.engine, "begin", terminate)
+        sa.event.listen(store.database.engine, "begin", terminate)
         try:
             with pytest.raises(StoreUnavailable) as raised:
                 store.audit.record_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])
         finally:
-            sa.event.remove(store.engine, "begin", terminate)
+            sa.event.remove(store.database.engine, "begin", terminate)
         assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
         assert raised.value.__cause__.connection_invalidated
         store.audit.record_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])
