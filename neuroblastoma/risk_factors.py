@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from enum import Enum
-from functools import lru_cache
 from typing import Any
 
 from neuroblastoma.ages import ALL_AGE_BANDS, AgeBand
@@ -76,9 +75,8 @@ def out_of_scope_trace(schema: str, source_key: str) -> Trace:
     )
 
 
-@lru_cache(maxsize=256)
 def describe(values: frozenset[Hashable]) -> str:
-    """A factor's possible values as a trace shows them; a function of the tables' enumerations only."""
+    """A factor's possible values as a trace shows them: the value, or "unknown (a or b)"."""
     names = sorted(v.value if isinstance(v, Enum) else str(v) for v in values)
     return names[0] if len(names) == 1 else "unknown (" + " or ".join(names) + ")"
 

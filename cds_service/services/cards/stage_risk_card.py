@@ -13,7 +13,6 @@ from cds_service.services.cards.card_json import (
     stable_uuid,
 )
 from cds_service.services.cards.markdown import escape_markdown as md
-from cds_service.services.cards.markdown import escape_static
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.fact_descriptions import describe_facts
 from neuroblastoma.result_wording import risk_summary_part, risk_title, risks_in_order, schema_of, stage_title
@@ -38,44 +37,36 @@ def _indicator(result: Classification) -> Literal["info", "warning"]:
     return "warning" if high or disagree else "info"
 
 
-class _SourceCells:
-    """The sources behind facts, as a table cell: each of the case's sources is escaped once per card."""
-
-    def __init__(self, case: Case) -> None:
-        self._case = case
-        self._escaped = {ref: md(ref) for item in case.evidence for ref in item.sources}
-
-    def __call__(self, facts: tuple[FactKey, ...]) -> str:
-        refs = self._case.sources_of(*facts)
-        return ", ".join([self._escaped[ref] for ref in refs]) if refs else "—"
+def _sources_cell(case: Case, facts: tuple[FactKey, ...]) -> str:
+    """The FHIR resources behind facts, as a table cell."""
+    refs = case.sources_of(*facts)
+    return ", ".join(md(ref) for ref in refs) if refs else "—"
 
 
-def _trace_block(title: str, trace: Trace, sources: _SourceCells) -> list[str]:
-    # Rule names and citations come from the published tables, and fact keys are an enumeration: escaped once.
-    lines = [f"**{title}** — {escape_static(trace.rule)}; {escape_static(trace.citation)}"]
+def _trace_block(title: str, trace: Trace, case: Case) -> list[str]:
+    lines = [f"**{title}** — {md(trace.rule)}; {md(trace.citation)}"]
     lines += [f"- {md(step)}" for step in trace.steps]
     if trace.decided_by:
-        decided = ", ".join([escape_static(f.value) for f in trace.decided_by])
-        lines.append(f"- decided by: {decided} (sources: {sources(trace.decided_by)})")
+        decided = ", ".join([md(f.value) for f in trace.decided_by])
+        lines.append(f"- decided by: {decided} (sources: {_sources_cell(case, trace.decided_by)})")
     return lines
 
 
 def stage_risk_detail(result: Classification, case: Case, primary_schema: str, notes: tuple[str, ...] = ()) -> str:
-    sources = _SourceCells(case)
     lines: list[str] = []
     for stage in result.stages:
-        lines += [*(("",) if lines else ()), *_trace_block(stage_title(stage), stage.trace, sources)]
+        lines += [*(("",) if lines else ()), *_trace_block(stage_title(stage), stage.trace, case)]
     for risk in risks_in_order(result, primary_schema):
-        lines += ["", *_trace_block(risk_title(risk), risk.trace, sources)]
+        lines += ["", *_trace_block(risk_title(risk), risk.trace, case)]
     lines += ["", "| Input | Value | Source |", "|---|---|---|"]
     for facts, label, value in describe_facts(case):
-        lines.append(f"| {escape_static(label)} | {md(value)} | {sources(facts)} |")
+        lines.append(f"| {md(label)} | {md(value)} | {_sources_cell(case, facts)} |")
     warnings = result.all_warnings
     if warnings:
         lines += ["", "**Warnings**", *[f"- {md(w.message)}" for w in warnings]]
     if notes:
         lines += ["", "**About the data**", *[f"- {md(note)}" for note in notes]]
-    lines += ["", f"Rule set {escape_static(result.ruleset)}. A suggestion, not a diagnosis: a clinician confirms the "
+    lines += ["", f"Rule set {md(result.ruleset)}. A suggestion, not a diagnosis: a clinician confirms the "
                   "stage and risk group (status preliminary until then)."]
     return "\n".join(lines)
 
