@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
@@ -33,12 +33,13 @@ __all__ = [
     "AuditedRisk",
     "AuditedStage",
     "IssuedCard",
+    "PrefetchOutcome",
     "SqlAuditLog",
 ]
 
 CARD_KINDS: tuple[str, ...] = ("stage-risk", "missing-data", "work-up", "resection-check")
-PREFETCH_OUTCOMES: tuple[str, ...] = ("supplied", "fetched", "missing", "failed", "empty", "unavailable", "partial")
 PrefetchOutcome = Literal["supplied", "fetched", "missing", "failed", "empty", "unavailable", "partial"]
+PREFETCH_OUTCOMES: tuple[str, ...] = get_args(PrefetchOutcome)
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9._:/|=+@-]+$"
 _SHORT_CODE_PATTERN = r"^[A-Za-z0-9 ._+/()-]+$"
@@ -54,7 +55,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-def _text(pattern: str, max_length: int) -> Any:
+def _text(pattern: str, max_length: int) -> StringConstraints:
     return StringConstraints(strict=True, min_length=1, max_length=max_length, pattern=pattern)
 
 
