@@ -18,7 +18,16 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    ValidationError,
+)
 
 from .engine import Database
 from .feedback_entries import normalise_uuid
@@ -93,8 +102,17 @@ Candidates = Annotated[tuple[ShortCode, ...], Field(max_length=MAX_CANDIDATES)]
 
 
 class _Frozen(BaseModel):
-    # hide_input_in_errors: a refused value may be exactly what must not be stored or logged.
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    def __init__(self, **data: Any) -> None:
+        """Refuse with a ValueError naming the fields and problems only: a refused value, or a mapping key,
+        may be exactly what must not be stored or logged (pydantic's own message quotes keys)."""
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            problems = sorted({f"{error_['loc'][0] if error_['loc'] else '?'} ({error_['type']})"
+                               for error_ in error.errors(include_input=False, include_url=False)})
+            raise ValueError(f"{type(self).__name__} refused: {', '.join(problems)[:300]}") from None
 
 
 class AuditedStage(_Frozen):

@@ -360,6 +360,8 @@ def test_audit_round_trip(store: Store) -> None:
         {"prefetch": {f"key{n}": "supplied" for n in range(65)}},
         {"ruleset_version": "x" * 65},
         {"hook": "patient view"},
+        {"prefetch": {"Jane Doe": "supplied"}},
+        {"results": {"risks": {"Jane Doe MRN 987654": {"risk": "low"}}}},
         {"hook_instance": "x" * 129},
         {"hook_instance": "line\nbreak"},
         {"patient_ref": "Bearer eyJhbGciOi.J9"},
@@ -368,8 +370,10 @@ def test_audit_round_trip(store: Store) -> None:
     ids=repr,
 )
 def test_audit_record_accepts_no_free_text(overrides: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=r"."):
+    with pytest.raises(ValueError, match=r".") as raised:
         audit(**overrides)
+    for planted in ("Jane", "Bearer", "free text", "MRN"):  # the refusal does not repeat what it refused
+        assert planted not in str(raised.value)
 
 
 # --------------------------------------------------------------------------------------------
