@@ -13,19 +13,18 @@ import logging
 
 from cds_service.protocol.pipeline import CallResult
 from cds_service.settings import Settings
-from cds_service.store import AuditRecord, GroupCommit, PreparedCall, Store, StoreError
+from cds_service.store import AuditedResults, AuditedRisk, AuditedStage, AuditLog, AuditRecord, StoreError
+from cds_service.store.audit_log import PrefetchOutcome
+from neuroblastoma.results import Classification
 from neuroblastoma.sources import RULESET_VERSION
 
 logger = logging.getLogger("nbcds")
 
-# How long an answered call waits for its audit record's commit before answering anyway (the record stays
-# queued and is written when the database allows). Normally a commit takes milliseconds; this bounds what
-# a hung or locked database adds to a clinical answer.
-AUDIT_WRITE_TIMEOUT_SECONDS = 2.0
-
 # Prefetch statuses as the audit store records them.
-_AUDIT_OUTCOME = {"supplied": "supplied", "fetched": "fetched", "empty": "empty", "failed": "failed",
-                  "unavailable": "unavailable", "partial": "partial", "skipped": "missing"}
+_AUDIT_OUTCOME: dict[str, PrefetchOutcome] = {
+    "supplied": "supplied", "fetched": "fetched", "empty": "empty", "failed": "failed",
+    "unavailable": "unavailable", "partial": "partial", "skipped": "missing",
+}
 
 
 def audit_patient_ref(settings: Settings, patient_id: str) -> str:
@@ -36,12 +35,26 @@ def audit_patient_ref(settings: Settings, patient_id: str) -> str:
     return patient_id
 
 
+def audited_results(classification: Classification | None) -> AuditedResults:
+    """Every staging system's and risk schema's result, keyed by its id, as codes (the audit log's `results`)."""
+    if classification is None:
+        return AuditedResults()
+    return AuditedResults(
+        stages={
+            result.system: AuditedStage(stage=str(result.stage.value) if result.stage else None,
+                                        candidates=tuple(str(stage.value) for stage in result.candidates))
+            for result in classification.stages
+        },
+        risks={
+            result.schema: AuditedRisk(risk=result.risk.value if result.risk else None, group=result.group,
+                                       candidates=tuple(dict.fromkeys(c.risk.value for c in result.candidates)))
+            for result in classification.risks
+        },
+    )
+
+
 def audit_record(result: CallResult, settings: Settings) -> AuditRecord:
     request, answer, data = result.request, result.answer, result.data
-    classification = answer.classification if answer else None
-    stage = classification.stage if classification else None
-    inrg = classification.risk("inrg2009") if classification else None
-    cog = classification.risk("cog2021") if classification else None
     return AuditRecord(
         service_id=result.declaration.id,
         received_at=result.received_at,
@@ -52,11 +65,7 @@ def audit_record(result: CallResult, settings: Settings) -> AuditRecord:
         hook=request.hook if request else None,
         inputs_digest=answer.inputs_digest if answer else None,
         patient_ref=audit_patient_ref(settings, request.patient_id) if request else None,
-        stage=stage.stage.value if stage and stage.stage else None,
-        stage_candidates=tuple(s.value for s in stage.candidates) if stage else (),
-        inrg2009_group=inrg.group if inrg else None,
-        inrg2009_risk=inrg.risk.value if inrg and inrg.risk else None,
-        cog2021_risk=cog.risk.value if cog and cog.risk else None,
+        results=audited_results(answer.classification if answer else None),
         card_uuids=tuple(card.uuid for card in answer.issued()) if answer else (),
         prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in result.declaration.prefetch} if data else {},
     )
@@ -65,9 +74,8 @@ def audit_record(result: CallResult, settings: Settings) -> AuditRecord:
 class AuditObserver:
     """Records every call whose request could be read (a body that is not a hook request has no record)."""
 
-    def __init__(self, store: Store, writer: GroupCommit[PreparedCall], settings: Settings) -> None:
-        self.store = store
-        self.writer = writer
+    def __init__(self, audit_log: AuditLog, settings: Settings) -> None:
+        self.audit_log = audit_log
         self.settings = settings
 
     def call_finished(self, result: CallResult) -> None:
@@ -76,11 +84,7 @@ class AuditObserver:
         hook_instance = result.request.hook_instance
         try:
             issued = result.answer.issued() if result.answer else ()
-            prepared = self.store.prepare_call(audit_record(result, self.settings), issued)
-            self.writer.write(prepared, timeout=AUDIT_WRITE_TIMEOUT_SECONDS)
-        except TimeoutError:
-            logger.warning("audit record not committed within the wait; the call was answered, the record is queued",
-                           extra={"fields": {"hook_instance": hook_instance, "waited_s": AUDIT_WRITE_TIMEOUT_SECONDS}})
+            self.audit_log.record_call(audit_record(result, self.settings), issued)
         except (StoreError, ValueError) as error:
             logger.warning("audit record not stored; the call was answered",
                            extra={"fields": {"hook_instance": hook_instance, "error": type(error).__name__}})

@@ -23,8 +23,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cds_service.store import Store
-from cds_service.store.schema import audit_log, feedback
+from cds_service.store import open_store
+from cds_service.store.tables import audit_log, feedback
 from soak.report import by_kind, render, verdicts, windows, write
 from soak.stack import ON_FHIR_SERVER, Service, example_bundles, rss_kib, start_engine
 from soak.workload import Workload
@@ -87,7 +87,7 @@ class _MemorySampler:
 
 
 def _count_rows(database_url: str) -> tuple[int, int]:
-    store = Store.from_url(database_url)
+    store = open_store(database_url)
     try:
         with store.read() as conn:
             rows = conn.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()

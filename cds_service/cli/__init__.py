@@ -45,9 +45,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _report(out: TextIO) -> int:
-    from cds_service.store import Store, override_report, render_report
+    from cds_service.store import open_store, override_report, render_report
 
-    store = Store.from_url(Settings().database_url)
+    store = open_store(Settings().database_url)
     try:
         out.write(render_report(override_report(store)) + "\n")
     finally:

@@ -23,7 +23,7 @@ def receive_feedback(service_id: str) -> Response:
     note(service=service_id)
     batch = parse_feedback(request_json())
     try:
-        saved = service_runtime.store.save_feedback(service_id, batch.entries) if batch.entries else []
+        saved = service_runtime.store.feedback.save(service_id, batch.entries) if batch.entries else []
     except StoreError:
         raise CdsError(503, "transient", "feedback storage is unavailable; nothing was stored, retry later") from None
     stored = [{"index": s.index, "card": s.card, "status": "duplicate" if s.duplicate else "stored",

@@ -1,6 +1,6 @@
 """The composition root: what a running service holds, built once from the settings.
 
-Settings, the declared services, the client-token verifier, the store and its audit writer, the
+Settings, the declared services, the client-token verifier, the store (audit log and feedback log), the
 prefetch resolver, the metrics, and the pipeline's dependencies with its observers (audit, metrics).
 Routes reach it through ``runtime()``; tests build one app, and so one runtime, per test.
 """
@@ -19,7 +19,7 @@ from cds_service.protocol.pipeline import Dependencies
 from cds_service.protocol.prefetch import FetchPolicy, FhirClient, PrefetchResolver
 from cds_service.protocol.registry import ServiceRegistry
 from cds_service.settings import Settings
-from cds_service.store import GroupCommit, PreparedCall, Store, StoreUnavailable
+from cds_service.store import Store, StoreUnavailable, open_store
 
 logger = logging.getLogger("nbcds")
 EXTENSION_KEY = "nbcds"
@@ -30,14 +30,12 @@ class ServiceRuntime:
     settings: Settings
     registry: ServiceRegistry
     verifier: ClientTokenVerifier | None
-    store: Store
-    call_writer: GroupCommit[PreparedCall]  # audit records and issued cards, group-committed
+    store: Store  # the audit log and the feedback log
     metrics: Metrics
     dependencies: Dependencies  # what each service call gets: settings, resolver, observers
 
     def close(self) -> None:
-        """Write what is queued for the store, then release the FHIR client's connections and the store."""
-        self.call_writer.close()
+        """Release the FHIR client's connections and the store's."""
         self.dependencies.resolver.client.close()
         self.store.dispose()
 
@@ -76,16 +74,15 @@ def _fetch_policy(settings: Settings) -> FetchPolicy:
 
 
 def build_runtime(settings: Settings, registry: ServiceRegistry) -> ServiceRuntime:
-    store = Store.from_url(settings.database_url, initialize=False)
+    store = open_store(settings.database_url, initialize=False)
     try:
         store.initialize()  # a schema newer than this code refuses to start (SchemaVersionError)
     except StoreUnavailable:
         logger.warning("the store is unreachable at start-up; /readyz reports not ready until it is")
-    writer = GroupCommit(store.write_calls, name="nbcds-audit-writer")
     metrics = Metrics()
     resolver = PrefetchResolver(FhirClient(), _fetch_policy(settings))
-    observers = (AuditObserver(store, writer, settings), MetricsObserver(metrics))
-    return ServiceRuntime(settings, registry, _verifier(settings), store, writer, metrics,
+    observers = (AuditObserver(store.audit, settings), MetricsObserver(metrics))
+    return ServiceRuntime(settings, registry, _verifier(settings), store, metrics,
                           Dependencies(settings, resolver, observers))
 
 

@@ -1,5 +1,22 @@
-"""Feedback and audit store of the CDS Hooks service (SQLAlchemy Core; SQLite or PostgreSQL)."""
+"""Feedback and audit store of the CDS Hooks service (SQLAlchemy Core; SQLite or PostgreSQL; Alembic).
 
+Callers wire `open_store(url)` and depend on the protocols in `ports`; the modules each do one job:
+`engine` (connections, transactions, errors), `tables`, `migrate` (+ `migrations/`), `audit_log`,
+`feedback` (+ `feedback_entries`, the request body's validation) and `report`.
+"""
+
+from .audit_log import (
+    CARD_KINDS,
+    PREFETCH_OUTCOMES,
+    AuditedResults,
+    AuditedRisk,
+    AuditedStage,
+    AuditRecord,
+    IssuedCard,
+    SqlAuditLog,
+)
+from .errors import SchemaVersionError, StoreError, StoreUnavailable
+from .feedback import SavedFeedback, SqlFeedbackLog
 from .feedback_entries import (
     Coding,
     FeedbackBatch,
@@ -10,46 +27,38 @@ from .feedback_entries import (
     parse_feedback,
     parse_rfc3339,
 )
-from .group_commit import GroupCommit
+from .ports import AuditLog, FeedbackLog, Readiness
 from .report import KindReport, ReasonCount, Report, override_report, render_report
-from .schema import SCHEMA_VERSION
-from .store import (
-    CARD_KINDS,
-    PREFETCH_OUTCOMES,
-    AuditRecord,
-    IssuedCard,
-    PreparedCall,
-    SavedFeedback,
-    SchemaVersionError,
-    Store,
-    StoredFeedback,
-    StoreError,
-    StoreUnavailable,
-)
+from .store import Store, open_store
 
 __all__ = [
     "CARD_KINDS",
     "PREFETCH_OUTCOMES",
-    "SCHEMA_VERSION",
+    "AuditLog",
     "AuditRecord",
+    "AuditedResults",
+    "AuditedRisk",
+    "AuditedStage",
     "Coding",
     "FeedbackBatch",
     "FeedbackEntry",
     "FeedbackEntryError",
-    "GroupCommit",
+    "FeedbackLog",
     "IssuedCard",
     "KindReport",
     "OverrideReason",
-    "PreparedCall",
+    "Readiness",
     "ReasonCount",
     "Report",
     "SavedFeedback",
     "SchemaVersionError",
+    "SqlAuditLog",
+    "SqlFeedbackLog",
     "Store",
     "StoreError",
     "StoreUnavailable",
-    "StoredFeedback",
     "feedback_idempotency_key",
+    "open_store",
     "override_report",
     "parse_feedback",
     "parse_rfc3339",

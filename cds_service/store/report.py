@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from .schema import cards, feedback
-from .store import CARD_KINDS, Store
+from .audit_log import CARD_KINDS
+from .store import Store
+from .tables import cards, feedback
 
 __all__ = ["KindReport", "ReasonCount", "Report", "override_report", "render_report"]
 

@@ -25,6 +25,7 @@ from tests.cds_service.client_simulator import (
     overridden,
     running_service,
 )
+from tests.support.store_readers import feedback_records
 
 STAGING = "neuroblastoma-staging"
 PATIENT = example_patient("nb-l1-low")
@@ -63,7 +64,7 @@ def test_accepted_feedback_is_stored_linked_to_the_issued_card(service: Service)
     assert reply.status == 200
     assert reply.header("Cache-Control") == "no-store"
     assert reply.json == {"stored": [{"index": 0, "card": card, "status": "stored"}]}
-    [record] = service.store.feedback_records(card=card)
+    [record] = feedback_records(service.store, card=card)
     assert record.outcome == "accepted"
     assert record.accepted_suggestions == (suggestion,)
     assert record.card_known and record.hook_instance == hook_instance and record.card_kind == "stage-risk"
@@ -73,7 +74,7 @@ def test_overridden_as_the_sandbox_sends_it_without_display(service: Service) ->
     _, card, _ = issued_card(service)
     reply = service.client().feedback(STAGING, {"feedback": [overridden(card, NOT_APPLICABLE)]})
     assert reply.status == 200
-    [record] = service.store.feedback_records(card=card)
+    [record] = feedback_records(service.store, card=card)
     assert record.outcome == "overridden"
     assert record.override_reason.reason.code == "patient-ineligible"
     assert record.override_reason.reason.display is None
@@ -86,7 +87,7 @@ def test_overridden_with_a_comment_only_and_without_any_reason(service: Service)
     reply = service.client(EPIC).feedback(STAGING, {"feedback": entries})
     assert reply.status == 200
     assert [item["status"] for item in reply.json["stored"]] == ["stored", "stored"]
-    assert len(service.store.feedback_records(card=card)) == 2
+    assert len(feedback_records(service.store, card=card)) == 2
 
 
 def test_repeated_feedback_is_stored_once(service: Service) -> None:
@@ -97,7 +98,7 @@ def test_repeated_feedback_is_stored_once(service: Service) -> None:
     again = client.feedback(STAGING, {"feedback": [entry]})
     assert [item["status"] for item in first.json["stored"]] == ["stored", "duplicate"]
     assert [item["status"] for item in again.json["stored"]] == ["duplicate"]
-    assert len(service.store.feedback_records(card=card)) == 1
+    assert len(feedback_records(service.store, card=card)) == 1
 
 
 def test_a_batch_with_one_bad_entry_is_400_naming_it_while_the_good_ones_are_stored(service: Service) -> None:
@@ -111,14 +112,14 @@ def test_a_batch_with_one_bad_entry_is_400_naming_it_while_the_good_ones_are_sto
     assert "feedback[1]" in issue_text(outcome)
     assert "feedback[0]" in issue_text(outcome) and "feedback[2]" in issue_text(outcome)  # reported as stored
     assert reply.header("Cache-Control") == "no-store"
-    assert sorted(r.outcome for r in service.store.feedback_records(card=card)) == ["accepted", "overridden"]
+    assert sorted(r.outcome for r in feedback_records(service.store, card=card)) == ["accepted", "overridden"]
 
 
 def test_feedback_for_an_unknown_card_is_stored_and_flagged(service: Service) -> None:
     reply = service.client().feedback(STAGING, {"feedback": [overridden(UNKNOWN_CARD, NOT_APPLICABLE)]})
     assert reply.status == 200
     assert reply.json == {"stored": [{"index": 0, "card": UNKNOWN_CARD, "status": "stored", "cardKnown": False}]}
-    [record] = service.store.feedback_records(card=UNKNOWN_CARD)
+    [record] = feedback_records(service.store, card=UNKNOWN_CARD)
     assert not record.card_known and record.hook_instance is None
 
 
@@ -143,7 +144,7 @@ def test_invalid_feedback_is_400(sqlite_service: Service, body, field: str) -> N
     reply = sqlite_service.client().feedback(STAGING, body)
     assert reply.status == 400
     assert field in issue_text(assert_operation_outcome(reply.json))
-    assert sqlite_service.store.feedback_records() == []
+    assert feedback_records(sqlite_service.store) == []
 
 
 def test_feedback_that_is_not_json_is_400(sqlite_service: Service) -> None:
@@ -158,7 +159,7 @@ def test_feedback_needs_a_token_for_the_feedback_url(sqlite_service: Service) ->
     service_url_token = client.token_for(f"/cds-services/{STAGING}")
     assert client.feedback(STAGING, body, token=service_url_token).status == 401
     assert client.feedback(STAGING, body, token=None).status == 401
-    assert sqlite_service.store.feedback_records() == []
+    assert feedback_records(sqlite_service.store) == []
 
 
 def _closed_port() -> int:

@@ -78,6 +78,7 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
         "NBCDS_DATABASE_URL": f"sqlite:///{tmp_path / 'nbcds.sqlite3'}",
         "NBCDS_REQUIRE_JWT": "false",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),  # this checkout's code, whatever is installed
         "PYTHONUNBUFFERED": "1",
     })
     log_path = tmp_path / "server.log"

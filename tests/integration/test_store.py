@@ -10,7 +10,7 @@ import multiprocessing
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -18,26 +18,24 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cds_service.store import (
-    SCHEMA_VERSION,
     AuditRecord,
     FeedbackEntry,
-    GroupCommit,
     IssuedCard,
-    PreparedCall,
     SchemaVersionError,
     Store,
     StoreError,
     StoreUnavailable,
+    open_store,
     override_report,
     parse_feedback,
     render_report,
 )
-from cds_service.store.schema import audit_log, cards, feedback, schema_version
+from cds_service.store.migrate import head_revision
+from cds_service.store.tables import audit_log, cards, feedback
 from tests.support.postgres import PostgresServer
+from tests.support.store_readers import audit_records, feedback_records, issued_cards, schema_revision
 
 pytestmark = pytest.mark.integration
 
@@ -96,11 +94,10 @@ def audit(**overrides: Any) -> AuditRecord:
         "hook": "patient-view",
         "inputs_digest": hashlib.sha256(b"inputs").hexdigest(),
         "patient_ref": "Patient/nb-test-1",
-        "stage": "L2",
-        "stage_candidates": ("L2", "M"),
-        "inrg2009_group": "H",
-        "inrg2009_risk": "intermediate",
-        "cog2021_risk": "intermediate",
+        "results": {
+            "stages": {"inrgss": {"stage": "L2", "candidates": ["L2", "M"]}},
+            "risks": {"inrg2009": {"risk": "intermediate", "group": "H"}, "cog2021": {"risk": "intermediate"}},
+        },
         "card_uuids": (new_uuid(), new_uuid()),
         "prefetch": {
             "patient": "supplied",
@@ -113,8 +110,15 @@ def audit(**overrides: Any) -> AuditRecord:
     return AuditRecord(**values)
 
 
+def issue(store: Store, hook_instance: str, service_id: str, issued: Iterable[IssuedCard],
+          created_at: datetime | None = None) -> None:
+    """Record a call of `hook_instance` that issued these cards (the way cards get into the store)."""
+    store.audit.record_call(audit(hook_instance=hook_instance, service_id=service_id,
+                                  received_at=created_at or datetime.now(UTC)), issued)
+
+
 def count(store: Store, table: sa.Table) -> int:
-    with store.engine.connect() as conn:
+    with store.database.engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
@@ -127,7 +131,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
-    opened = Store.from_url(db_url)
+    opened = open_store(db_url)
     yield opened
     opened.dispose()
 
@@ -136,16 +140,17 @@ def store(db_url: str) -> Iterator[Store]:
 # Schema
 
 
-def test_schema_is_created_and_versioned(store: Store) -> None:
-    assert store.schema_version() == SCHEMA_VERSION
-    tables = set(sa.inspect(store.engine).get_table_names())
-    assert {"schema_version", "cards", "feedback", "audit_log"} <= tables
+def test_schema_is_created_at_the_newest_revision(store: Store) -> None:
+    assert schema_revision(store.database.engine) == head_revision()
+    tables = set(sa.inspect(store.database.engine).get_table_names())
+    assert {"alembic_version", "cards", "feedback", "audit_log"} <= tables
+    assert "schema_version" not in tables
     store.ping()
 
 
 def test_sqlite_pragmas(tmp_path: Path) -> None:
-    with Store.from_url(f"sqlite:///{tmp_path / 'sub' / 'dir' / 'x.sqlite3'}") as store:
-        with store.engine.connect() as conn:
+    with open_store(f"sqlite:///{tmp_path / 'sub' / 'dir' / 'x.sqlite3'}") as store:
+        with store.database.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
@@ -154,36 +159,44 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
 
 
 def test_opening_twice_is_harmless(db_url: str) -> None:
-    with Store.from_url(db_url), Store.from_url(db_url) as second:
-        assert second.schema_version() == SCHEMA_VERSION
-        assert count(second, schema_version) == 1
+    with open_store(db_url), open_store(db_url) as second:
+        assert schema_revision(second.database.engine) == head_revision()
+        with second.database.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
 
 
-def test_newer_schema_version_is_refused(db_url: str) -> None:
-    with Store.from_url(db_url) as store, store.engine.begin() as conn:
-        conn.execute(
-            sa.insert(schema_version).values(version=SCHEMA_VERSION + 1, applied_at=datetime.now(UTC))
-        )
-    with pytest.raises(SchemaVersionError, match=rf"version {SCHEMA_VERSION + 1}.*newer release"):
-        Store.from_url(db_url)
-    lazy = Store.from_url(db_url, initialize=False)
+def _set_revision(db_url: str, revision: str) -> None:
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})
+    finally:
+        engine.dispose()
+
+
+def test_a_newer_revision_is_refused(db_url: str) -> None:
+    open_store(db_url).dispose()
+    _set_revision(db_url, "0099_from_the_future")
+    with pytest.raises(SchemaVersionError, match=r"revision '0099_from_the_future'.*newer release"):
+        open_store(db_url)
+    lazy = open_store(db_url, initialize=False)
     try:
         with pytest.raises(SchemaVersionError):
             lazy.ping()
+        with pytest.raises(SchemaVersionError):
+            lazy.feedback.save(SERVICE, entries(overridden(new_uuid(), "not-applicable")))
     finally:
         lazy.dispose()
 
 
-def test_newer_schema_is_refused_before_anything_is_created(db_url: str) -> None:
+def test_a_newer_revision_is_refused_before_anything_is_created(db_url: str) -> None:
     engine = sa.create_engine(db_url)
     try:
-        schema_version.create(engine)
         with engine.begin() as conn:
-            conn.execute(
-                sa.insert(schema_version).values(version=SCHEMA_VERSION + 5, applied_at=datetime.now(UTC))
-            )
+            conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+            conn.execute(sa.text("INSERT INTO alembic_version VALUES ('ffff0000')"))
         with pytest.raises(SchemaVersionError):
-            Store.from_url(db_url)
+            open_store(db_url)
         assert not sa.inspect(engine).has_table("feedback")
     finally:
         engine.dispose()
@@ -192,7 +205,7 @@ def test_newer_schema_is_refused_before_anything_is_created(db_url: str) -> None
 def test_bad_urls_are_value_errors() -> None:
     for url in ("mysql://x/y", "not a url", "postgresql+asyncpg://u@h/db"):
         with pytest.raises(ValueError, match=r"."):
-            Store.from_url(url)
+            open_store(url)
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,11 +214,11 @@ def test_bad_urls_are_value_errors() -> None:
 
 def test_same_entry_twice_is_stored_once(store: Store) -> None:
     card, suggestion = new_uuid(), new_uuid()
-    store.record_cards("hook-1", SERVICE, [IssuedCard(card, "stage-risk", (suggestion,))])
+    issue(store, "hook-1", SERVICE, [IssuedCard(card, "stage-risk", (suggestion,))])
     batch = entries(accepted(card, suggestion))
 
-    first = store.save_feedback(SERVICE, batch)
-    second = store.save_feedback(SERVICE, batch)
+    first = store.feedback.save(SERVICE, batch)
+    second = store.feedback.save(SERVICE, batch)
 
     assert [s.created for s in first] == [True]
     assert [s.duplicate for s in second] == [True]
@@ -221,7 +234,7 @@ def test_duplicates_within_one_batch_and_offset_spellings(store: Store) -> None:
         accepted(card.upper(), suggestion, "2024-03-01T10:15:30.000Z"),  # same card, same instant
         overridden(card, "not-applicable", when="2024-03-01T10:15:30Z"),  # a different entry
     )
-    saved = store.save_feedback(SERVICE, batch)
+    saved = store.feedback.save(SERVICE, batch)
     assert [s.created for s in saved] == [True, False, False, True]
     assert [s.index for s in saved] == [0, 1, 2, 3]
     assert count(store, feedback) == 2
@@ -229,11 +242,11 @@ def test_duplicates_within_one_batch_and_offset_spellings(store: Store) -> None:
 
 def test_feedback_on_unknown_card_is_stored_and_flagged(store: Store) -> None:
     unknown = new_uuid()
-    (saved,) = store.save_feedback(SERVICE, entries(overridden(unknown, "not-applicable")))
+    (saved,) = store.feedback.save(SERVICE, entries(overridden(unknown, "not-applicable")))
     assert saved.created
     assert not saved.card_known
     assert saved.hook_instance is None
-    (row,) = store.feedback_records(card=unknown)
+    (row,) = feedback_records(store, card=unknown)
     assert row.card_known is False
     assert row.hook_instance is None
     assert row.card_kind is None
@@ -241,49 +254,38 @@ def test_feedback_on_unknown_card_is_stored_and_flagged(store: Store) -> None:
 
 def test_card_issued_by_another_service_is_unknown_here(store: Store) -> None:
     card = new_uuid()
-    store.record_cards("hook-x", "other-service", [IssuedCard(card, "work-up")])
-    (saved,) = store.save_feedback(SERVICE, entries(overridden(card, comment="n/a")))
+    issue(store, "hook-x", "other-service", [IssuedCard(card, "work-up")])
+    (saved,) = store.feedback.save(SERVICE, entries(overridden(card, comment="n/a")))
     assert not saved.card_known
 
 
 def test_feedback_is_linked_to_card_and_hook_instance(store: Store) -> None:
     stage_card, workup_card, suggestion = new_uuid(), new_uuid(), new_uuid()
     t0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-    assert (
-        store.record_cards(
-            "hook-A",
-            SERVICE,
-            [IssuedCard(stage_card, "stage-risk", (suggestion,)), IssuedCard(workup_card, "work-up")],
-            created_at=t0,
-        )
-        == 2
-    )
+    issue(store, "hook-A", SERVICE,
+          [IssuedCard(stage_card, "stage-risk", (suggestion,)), IssuedCard(workup_card, "work-up")], created_at=t0)
     # The same card uuid re-issued by a later hook instance: feedback links to the latest issuance.
-    assert (
-        store.record_cards(
-            "hook-B", SERVICE, [IssuedCard(workup_card, "work-up")], created_at=t0 + timedelta(minutes=5)
-        )
-        == 1
-    )
+    issue(store, "hook-B", SERVICE, [IssuedCard(workup_card, "work-up")], created_at=t0 + timedelta(minutes=5))
     # Recording the same cards again is a no-op.
-    assert store.record_cards("hook-B", SERVICE, [IssuedCard(workup_card, "work-up")]) == 0
-    assert store.issued_cards("hook-A") == [
+    issue(store, "hook-B", SERVICE, [IssuedCard(workup_card, "work-up")])
+    assert issued_cards(store, "hook-B") == [IssuedCard(workup_card, "work-up")]
+    assert issued_cards(store, "hook-A") == [
         IssuedCard(stage_card, "stage-risk", (suggestion,)),
         IssuedCard(workup_card, "work-up"),
     ]
 
-    saved = store.save_feedback(
+    saved = store.feedback.save(
         SERVICE, entries(accepted(stage_card, suggestion), overridden(workup_card, "already-done"))
     )
     assert [(s.card_known, s.hook_instance, s.card_kind) for s in saved] == [
         (True, "hook-A", "stage-risk"),
         (True, "hook-B", "work-up"),
     ]
-    (stage_row,) = store.feedback_records(hook_instance="hook-A")
+    (stage_row,) = feedback_records(store, hook_instance="hook-A")
     assert stage_row.card == stage_card
     assert stage_row.accepted_suggestions == (suggestion,)
     assert stage_row.outcome_timestamp == datetime(2024, 3, 1, 10, 15, 30, tzinfo=UTC)
-    with store.engine.connect() as conn:
+    with store.database.engine.connect() as conn:
         linked = conn.execute(
             sa.select(cards.c.hook_instance, cards.c.card_uuid)
             .join(feedback, feedback.c.card_id == cards.c.id)
@@ -294,8 +296,8 @@ def test_feedback_is_linked_to_card_and_hook_instance(store: Store) -> None:
 
 def test_override_reason_and_comment_round_trip(store: Store) -> None:
     card = new_uuid()
-    store.save_feedback(SERVICE, entries(overridden(card, "not-applicable", "free text", "Not applicable")))
-    (row,) = store.feedback_records(card=card)
+    store.feedback.save(SERVICE, entries(overridden(card, "not-applicable", "free text", "Not applicable")))
+    (row,) = feedback_records(store, card=card)
     assert row.outcome == "overridden"
     assert row.override_reason is not None
     assert row.override_reason.reason is not None
@@ -318,20 +320,15 @@ def test_audit_round_trip(store: Store) -> None:
         hook=None,
         inputs_digest=None,
         patient_ref=None,
-        stage=None,
-        stage_candidates=(),
-        inrg2009_group=None,
-        inrg2009_risk=None,
-        cog2021_risk=None,
+        results={},
         card_uuids=(),
         prefetch={},
     )
-    first_id = store.record_audit(record)
-    second_id = store.record_audit(minimal)
-    assert second_id > first_id
-    assert store.audit_records() == [record, minimal]
-    assert store.audit_records(hook_instance=record.hook_instance) == [record]
-    (back,) = store.audit_records(hook_instance=record.hook_instance)
+    store.audit.record_call(record)
+    store.audit.record_call(minimal)
+    assert audit_records(store) == [record, minimal]
+    assert audit_records(store, hook_instance=record.hook_instance) == [record]
+    (back,) = audit_records(store, hook_instance=record.hook_instance)
     assert back.received_at.tzinfo is not None
     assert back.received_at == datetime(2024, 3, 1, 10, 15, 0, 123456, tzinfo=UTC)
     assert dict(back.prefetch) == dict(record.prefetch)
@@ -352,8 +349,19 @@ def test_audit_round_trip(store: Store) -> None:
         {"latency_ms": float("nan")},
         {"card_uuids": ("not-a-uuid",)},
         {"card_uuids": "0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b"},
-        {"stage_candidates": "L2"},
-        {"stage": "x" * 33},
+        {"results": {"stages": {"inrgss": {"stage": "L2", "candidates": "L2"}}}},
+        {"results": {"stages": {"inrgss": {"stage": "x" * 33}}}},
+        {"results": {"stages": {"inrgss": {"candidates": [f"S{n}" for n in range(17)]}}}},
+        {"results": {"risks": {"cog2021": {"risk": "low", "note": "free text"}}}},
+        {"results": {"risks": {"cog 2021": {"risk": "low"}}}},
+        {"results": {"risks": {"cog2021": {"group": "Jane Doe, MRN 987654"}}}},
+        {"results": {"risks": {f"schema{n}": {} for n in range(17)}}},
+        {"results": {"stages": {}, "risks": {}, "comment": "free text"}},
+        {"prefetch": {f"key{n}": "supplied" for n in range(65)}},
+        {"ruleset_version": "x" * 65},
+        {"hook": "patient view"},
+        {"prefetch": {"Jane Doe": "supplied"}},
+        {"results": {"risks": {"Jane Doe MRN 987654": {"risk": "low"}}}},
         {"hook_instance": "x" * 129},
         {"hook_instance": "line\nbreak"},
         {"patient_ref": "Bearer eyJhbGciOi.J9"},
@@ -362,8 +370,10 @@ def test_audit_round_trip(store: Store) -> None:
     ids=repr,
 )
 def test_audit_record_accepts_no_free_text(overrides: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=r"."):
+    with pytest.raises(ValueError, match=r".") as raised:
         audit(**overrides)
+    for planted in ("Jane", "Bearer", "free text", "MRN"):  # the refusal does not repeat what it refused
+        assert planted not in str(raised.value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,20 +383,19 @@ def test_audit_record_accepts_no_free_text(overrides: dict[str, Any]) -> None:
 def test_everything_survives_a_restart(db_url: str) -> None:
     card, suggestion = new_uuid(), new_uuid()
     batch = entries(accepted(card, suggestion), overridden(new_uuid(), comment="c"))
-    record = audit()
-    store = Store.from_url(db_url)
-    store.record_cards("hook-1", SERVICE, [IssuedCard(card, "stage-risk", (suggestion,))])
-    store.save_feedback(SERVICE, batch)
-    store.record_audit(record)
+    record = audit(hook_instance="hook-1")
+    store = open_store(db_url)
+    store.audit.record_call(record, [IssuedCard(card, "stage-risk", (suggestion,))])
+    store.feedback.save(SERVICE, batch)
     store.dispose()
     del store
 
-    reopened = Store.from_url(db_url)
+    reopened = open_store(db_url)
     try:
-        assert reopened.issued_cards("hook-1") == [IssuedCard(card, "stage-risk", (suggestion,))]
-        assert len(reopened.feedback_records()) == 2
-        assert reopened.audit_records() == [record]
-        assert [s.duplicate for s in reopened.save_feedback(SERVICE, batch)] == [True, True]
+        assert issued_cards(reopened, "hook-1") == [IssuedCard(card, "stage-risk", (suggestion,))]
+        assert len(feedback_records(reopened)) == 2
+        assert audit_records(reopened) == [record]
+        assert [s.duplicate for s in reopened.feedback.save(SERVICE, batch)] == [True, True]
     finally:
         reopened.dispose()
 
@@ -395,8 +404,8 @@ def test_sqlite_that_cannot_be_opened_is_unavailable(tmp_path: Path) -> None:
     directory = tmp_path / "a-directory.sqlite3"
     directory.mkdir()
     with pytest.raises(StoreUnavailable):
-        Store.from_url(f"sqlite:///{directory}")
-    lazy = Store.from_url(f"sqlite:///{directory}", initialize=False)
+        open_store(f"sqlite:///{directory}")
+    lazy = open_store(f"sqlite:///{directory}", initialize=False)
     try:
         with pytest.raises(StoreUnavailable):
             lazy.ping()
@@ -407,22 +416,22 @@ def test_sqlite_that_cannot_be_opened_is_unavailable(tmp_path: Path) -> None:
 def test_postgres_outage_is_store_unavailable_and_recovers(
     postgres_server: PostgresServer, postgres_url: str
 ) -> None:
-    store = Store.from_url(postgres_url)
+    store = open_store(postgres_url)
     try:
         before = entries(overridden(new_uuid(), "not-applicable"))
-        store.save_feedback(SERVICE, before)
+        store.feedback.save(SERVICE, before)
         store.ping()
 
         postgres_server.stop()
         with pytest.raises(StoreUnavailable):
             store.ping()
         with pytest.raises(StoreUnavailable):
-            store.save_feedback(SERVICE, entries(overridden(new_uuid(), comment="x")))
+            store.feedback.save(SERVICE, entries(overridden(new_uuid(), comment="x")))
         with pytest.raises(StoreUnavailable):
-            store.record_audit(audit())
+            store.audit.record_call(audit())
         with pytest.raises(StoreUnavailable):
-            Store.from_url(postgres_url)
-        not_yet_ready = Store.from_url(postgres_url, initialize=False)  # a service may start anyway
+            open_store(postgres_url)
+        not_yet_ready = open_store(postgres_url, initialize=False)  # a service may start anyway
         with pytest.raises(StoreUnavailable):
             not_yet_ready.ping()
 
@@ -430,9 +439,10 @@ def test_postgres_outage_is_store_unavailable_and_recovers(
         store.ping()
         not_yet_ready.ping()
         not_yet_ready.dispose()
-        assert [s.duplicate for s in store.save_feedback(SERVICE, before)] == [True]
-        assert store.record_audit(audit()) > 0
-        assert len(store.feedback_records()) == 1
+        assert [s.duplicate for s in store.feedback.save(SERVICE, before)] == [True]
+        store.audit.record_call(audit())
+        assert len(audit_records(store)) == 1
+        assert len(feedback_records(store)) == 1
     finally:
         store.dispose()
 
@@ -442,15 +452,15 @@ def test_postgres_outage_is_store_unavailable_and_recovers(
 
 
 def _worker(url: str, worker: int, shared_cards: list[str], rounds: int) -> list[bool]:
-    store = Store.from_url(url)
+    store = open_store(url)
     created: list[bool] = []
     try:
         for round_ in range(rounds):
             card = shared_cards[round_ % len(shared_cards)]
-            store.record_cards(f"hook-{round_}", SERVICE, [IssuedCard(card, "stage-risk")])
-            saved = store.save_feedback(SERVICE, entries(overridden(card, "not-applicable")))
+            # Every worker's call of round r has the hook instance hook-r: each card row is stored once.
+            store.audit.record_call(audit(hook_instance=f"hook-{round_}"), [IssuedCard(card, "stage-risk")])
+            saved = store.feedback.save(SERVICE, entries(overridden(card, "not-applicable")))
             created.extend(s.created for s in saved)
-            store.record_audit(audit(hook_instance=f"w{worker}-r{round_}"))
     finally:
         store.dispose()
     return created
@@ -468,11 +478,11 @@ def test_several_processes_write_concurrently(db_url: str) -> None:
     created = [flag for result in results for flag in result]
     assert len(created) == workers * rounds
     assert sum(created) == len(shared_cards)  # each distinct entry stored exactly once
-    with Store.from_url(db_url) as store:
+    with open_store(db_url) as store:
         assert count(store, feedback) == len(shared_cards)
         assert count(store, audit_log) == workers * rounds
         assert count(store, cards) == min(rounds, len(shared_cards) * rounds)
-        assert all(row.card_known for row in store.feedback_records())
+        assert all(row.card_known for row in feedback_records(store))
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,10 +493,10 @@ def test_override_report_numbers(store: Store) -> None:
     stage_cards = [new_uuid() for _ in range(4)]
     missing_cards = [new_uuid() for _ in range(2)]
     suggestion = new_uuid()
-    store.record_cards("hook-1", SERVICE, [IssuedCard(c, "stage-risk", (suggestion,)) for c in stage_cards])
-    store.record_cards("hook-1", SERVICE, [IssuedCard(c, "missing-data") for c in missing_cards])
-    store.record_cards("hook-2", SERVICE, [IssuedCard(new_uuid(), "work-up")])
-    store.save_feedback(
+    issue(store, "hook-1", SERVICE, [IssuedCard(c, "stage-risk", (suggestion,)) for c in stage_cards])
+    issue(store, "hook-1", SERVICE, [IssuedCard(c, "missing-data") for c in missing_cards])
+    issue(store, "hook-2", SERVICE, [IssuedCard(new_uuid(), "work-up")])
+    store.feedback.save(
         SERVICE,
         entries(
             accepted(stage_cards[0], suggestion),
@@ -499,7 +509,7 @@ def test_override_report_numbers(store: Store) -> None:
             overridden(new_uuid(), "not-applicable"),
         ),
     )
-    store.save_feedback(SERVICE, entries(accepted(stage_cards[0], suggestion)))  # duplicate: not counted
+    store.feedback.save(SERVICE, entries(accepted(stage_cards[0], suggestion)))  # duplicate: not counted
 
     report = override_report(
         store, reason_displays={(REASON_SYSTEM, "data-elsewhere"): "Data recorded elsewhere"}
@@ -561,12 +571,12 @@ def test_override_report_numbers(store: Store) -> None:
 
 
 def test_in_memory_sqlite_is_shared_and_thread_safe() -> None:
-    with Store.from_url("sqlite://") as store:
+    with open_store("sqlite://") as store:
 
         def write() -> None:
             for _ in range(25):
                 store.ping()
-                store.record_audit(audit())
+                store.audit.record_call(audit())
 
         threads = [threading.Thread(target=write) for _ in range(4)]
         for thread in threads:
@@ -579,55 +589,29 @@ def test_in_memory_sqlite_is_shared_and_thread_safe() -> None:
 def test_one_call_written_alone_keeps_its_audit_record_and_cards(store: Store) -> None:
     card, suggestion = new_uuid(), new_uuid()
     record = audit(card_uuids=(card,))
-    store.write_calls([store.prepare_call(record, [IssuedCard(card, "stage-risk", (suggestion,))])])
+    store.audit.record_call(record, [IssuedCard(card, "stage-risk", (suggestion,))])
     assert count(store, audit_log) == 1
-    assert [c.uuid for c in store.issued_cards(record.hook_instance)] == [card]
-    saved = store.save_feedback(record.service_id, entries(accepted(card, suggestion)))
+    assert [c.uuid for c in issued_cards(store, record.hook_instance)] == [card]
+    saved = store.feedback.save(record.service_id, entries(accepted(card, suggestion)))
     assert saved[0].card_known and saved[0].hook_instance == record.hook_instance
 
 
-
 # --------------------------------------------------------------------------------------------
-# Group commit: the hook path's audit writes (cds_service.store.group_commit)
-
-
-def test_write_calls_stores_every_call_and_its_cards_in_one_transaction(store: Store) -> None:
-    calls = []
-    for _ in range(5):
-        card, suggestion = new_uuid(), new_uuid()
-        record = audit(card_uuids=(card,))
-        calls.append((record, card, suggestion))
-    store.write_calls([store.prepare_call(r, [IssuedCard(c, "stage-risk", (s,))]) for r, c, s in calls])
-    assert count(store, audit_log) == 5
-    assert count(store, cards) == 5
-    for record, card, suggestion in calls:
-        [stored] = store.audit_records(hook_instance=record.hook_instance)
-        assert stored == record
-        saved = store.save_feedback(SERVICE, entries(accepted(card, suggestion)))
-        assert saved[0].card_known and saved[0].hook_instance == record.hook_instance
+# One call's audit row and cards: written together, exactly, or not at all
 
 
 def stored(store: Store, table: sa.Table) -> list[tuple[Any, ...]]:
     """Every row but its id, each value as the database holds it (SQLite: quote(); PostgreSQL: ::text)."""
 
     def as_stored(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
-        return sa.func.quote(column) if store.dialect == "sqlite" else sa.cast(column, sa.Text)
+        return sa.func.quote(column) if store.database.dialect == "sqlite" else sa.cast(column, sa.Text)
 
     query = sa.select(*(as_stored(c) for c in table.columns if not c.primary_key)).order_by(table.c.id)
-    with store.engine.connect() as conn:
+    with store.database.engine.connect() as conn:
         return [tuple(row) for row in conn.execute(query)]
 
 
-def write_calls_with_sqlalchemy(store: Store, calls: Sequence[PreparedCall]) -> None:
-    """What write_calls did before it handed its inserts to the driver: SQLAlchemy Core's executemany."""
-    insert = sqlite_insert if store.dialect == "sqlite" else pg_insert
-    card_rows = [row for call in calls for row in call.card_rows]
-    with store.engine.begin() as conn:
-        conn.execute(insert(cards).on_conflict_do_nothing(index_elements=["card_uuid", "hook_instance"]), card_rows)
-        conn.execute(sa.insert(audit_log), [call.audit_values for call in calls])
-
-
-def test_write_calls_stores_exactly_what_sqlalchemy_core_stores(store: Store) -> None:
+def test_calls_are_stored_with_edge_values_exactly(store: Store) -> None:
     shared_hook, shared_card = new_uuid(), new_uuid()
     records_and_cards = [
         (audit(), [IssuedCard(new_uuid(), "stage-risk", (new_uuid(), new_uuid())), IssuedCard(new_uuid(), "work-up")]),
@@ -636,129 +620,106 @@ def test_write_calls_stores_exactly_what_sqlalchemy_core_stores(store: Store) ->
                latency_ms=7, hook_instance="hook-é-1", prefetch={}),
          [IssuedCard(new_uuid(), "missing-data")]),
         # a call rejected before its body was read: no hook instance, no cards, empty lists
-        (audit(http_status=401, hook_instance=None, hook=None, inputs_digest=None, patient_ref=None, stage=None,
-               stage_candidates=(), inrg2009_group=None, card_uuids=(), prefetch={}), []),
+        (audit(http_status=401, hook_instance=None, hook=None, inputs_digest=None, patient_ref=None, results={},
+               card_uuids=(), prefetch={}), []),
         # the same card twice for one hook instance: stored once (ON CONFLICT DO NOTHING)
         (audit(hook_instance=shared_hook), [IssuedCard(shared_card, "stage-risk")]),
         (audit(hook_instance=shared_hook), [IssuedCard(shared_card, "stage-risk")]),
     ]
-    calls = [store.prepare_call(record, issued) for record, issued in records_and_cards]
+    for record, issued in records_and_cards:
+        store.audit.record_call(record, issued)
 
-    store.write_calls(calls)
     written = [stored(store, cards), stored(store, audit_log)]
-    assert store.audit_records() == [record for record, _ in records_and_cards]
-    with store.engine.begin() as conn:
-        conn.execute(sa.delete(cards))
-        conn.execute(sa.delete(audit_log))
-    write_calls_with_sqlalchemy(store, calls)
-
-    assert [stored(store, cards), stored(store, audit_log)] == written
+    assert audit_records(store) == [record for record, _ in records_and_cards]
     assert len(written[0]) == 4 and len(written[1]) == 5
-    if store.dialect == "sqlite":  # SQLAlchemy's SQLite DATETIME format, naive UTC
+    if store.database.dialect == "sqlite":  # SQLAlchemy's SQLite DATETIME format, naive UTC
         assert written[1][1][3] == "'2025-01-01 04:59:59.000000'"
+    else:
+        assert written[1][1][3] == "2025-01-01 04:59:59+00"
+
+
+def test_cards_need_the_calls_hook_instance() -> None:
+    with pytest.raises(ValueError, match="hook_instance"), open_store("sqlite://") as store:
+        store.audit.record_call(audit(hook_instance=None), [IssuedCard(new_uuid(), "stage-risk")])
+
+
+def _unchecked(record: AuditRecord, **values: Any) -> AuditRecord:
+    """A record with values the model would refuse: to make the database itself refuse a row."""
+    return AuditRecord.model_construct(**{**dict(record), **values})
 
 
 @pytest.mark.parametrize("broken_row", ["audit", "card"])
-def test_write_calls_is_all_or_nothing(store: Store, broken_row: str) -> None:
-    good = store.prepare_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])
-    other = store.prepare_call(audit(), [IssuedCard(new_uuid(), "work-up")])
+def test_a_call_is_written_whole_or_not_at_all(store: Store, broken_row: str) -> None:
+    record, issued = audit(), [IssuedCard(new_uuid(), "stage-risk"), IssuedCard(new_uuid(), "work-up")]
     if broken_row == "audit":
-        broken = PreparedCall({**other.audit_values, "service_id": None}, other.card_rows)
+        broken_record, broken_cards = _unchecked(record, service_id=None), issued
     else:
-        broken = PreparedCall(other.audit_values, ({**other.card_rows[0], "card_kind": None},))
+        object.__setattr__(issued[1], "kind", None)  # past IssuedCard's own check
+        broken_record, broken_cards = record, issued
     with pytest.raises(StoreError) as raised:
-        store.write_calls([good, broken])
+        store.audit.record_call(broken_record, broken_cards)
     assert not isinstance(raised.value, StoreUnavailable)
     assert isinstance(raised.value.__cause__, sa.exc.IntegrityError)  # the driver's error, as SQLAlchemy wraps it
+    assert "None" not in str(raised.value) and len(str(raised.value)) < 100  # no values in the message
     assert count(store, audit_log) == count(store, cards) == 0
-    store.write_calls([good])  # the connection is usable again
+    store.audit.record_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])  # the connection is usable again
     assert count(store, audit_log) == count(store, cards) == 1
 
 
-def test_write_calls_on_a_locked_sqlite_database_is_unavailable_then_recovers(tmp_path: Path) -> None:
+def test_recording_on_a_locked_sqlite_database_is_unavailable_then_recovers(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite3"
-    with Store.from_url(f"sqlite:///{path}", sqlite_busy_timeout_ms=100) as store:
+    with open_store(f"sqlite:///{path}", sqlite_busy_timeout_ms=100) as store:
         holder = sqlite3.connect(path, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         try:
             with pytest.raises(StoreUnavailable, match="locked"):
-                store.write_calls([store.prepare_call(audit())])
+                store.audit.record_call(audit())
         finally:
             holder.rollback()
             holder.close()
-        store.write_calls([store.prepare_call(audit())])
+        store.audit.record_call(audit())
         assert count(store, audit_log) == 1
 
 
-def test_write_calls_on_a_full_sqlite_disk_is_unavailable_then_recovers(tmp_path: Path) -> None:
-    """The driver's own error from the inserts (not from BEGIN) is StoreUnavailable, like SQLAlchemy's."""
-    with Store.from_url(f"sqlite:///{tmp_path / 'store.sqlite3'}") as store:
+def test_recording_on_a_full_sqlite_disk_is_unavailable_then_recovers(tmp_path: Path) -> None:
+    """The driver's own error from the inserts (not from BEGIN) is StoreUnavailable."""
+    with open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}") as store:
 
-        def limit_pages(limit: int | None) -> None:  # the pool's one connection, used by write_calls next
-            with store.engine.connect() as conn:
+        def limit_pages(limit: int | None) -> None:  # the pool's one connection, used by record_call next
+            with store.database.engine.connect() as conn:
                 pages = limit or conn.exec_driver_sql("PRAGMA page_count").scalar_one()
                 conn.exec_driver_sql(f"PRAGMA max_page_count = {int(pages)}")
 
-        calls = [store.prepare_call(audit(), [IssuedCard(new_uuid(), "stage-risk")]) for _ in range(50)]
+        record = audit()
+        many_cards = [IssuedCard(new_uuid(), "stage-risk", tuple(new_uuid() for _ in range(20))) for _ in range(64)]
         limit_pages(None)
         with pytest.raises(StoreUnavailable, match="full") as raised:
-            store.write_calls(calls)
+            store.audit.record_call(record, many_cards)
         assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
         limit_pages(1 << 30)
-        assert count(store, audit_log) == 0
-        store.write_calls(calls)
-        assert count(store, audit_log) == count(store, cards) == 50
+        assert count(store, audit_log) == count(store, cards) == 0
+        store.audit.record_call(record, many_cards)
+        assert count(store, audit_log) == 1 and count(store, cards) == 64
 
 
-def test_write_calls_on_a_lost_postgres_connection_is_unavailable_then_recovers(postgres_url: str) -> None:
+def test_recording_on_a_lost_postgres_connection_is_unavailable_then_recovers(postgres_url: str) -> None:
     """The connection dies between BEGIN and the inserts: StoreUnavailable, and the pool replaces it."""
     admin = sa.create_engine(postgres_url)
-    with Store.from_url(postgres_url) as store:
+    with open_store(postgres_url) as store:
 
         def terminate(conn: sa.Connection) -> None:
             pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
             with admin.connect() as other:
                 other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
-        sa.event.listen(store.engine, "begin", terminate)
+        sa.event.listen(store.database.engine, "begin", terminate)
         try:
             with pytest.raises(StoreUnavailable) as raised:
-                store.write_calls([store.prepare_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])])
+                store.audit.record_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])
         finally:
-            sa.event.remove(store.engine, "begin", terminate)
+            sa.event.remove(store.database.engine, "begin", terminate)
         assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
         assert raised.value.__cause__.connection_invalidated
-        store.write_calls([store.prepare_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])])
+        store.audit.record_call(audit(), [IssuedCard(new_uuid(), "stage-risk")])
         assert count(store, audit_log) == count(store, cards) == 1
     admin.dispose()
-
-
-def test_group_commit_batches_concurrent_callers_and_each_sees_its_own_commit(store: Store) -> None:
-    batches: list[int] = []
-
-    def write_batch(calls: Sequence[PreparedCall]) -> None:
-        store.write_calls(calls)
-        batches.append(len(calls))
-
-    writer = GroupCommit(write_batch)
-    threads, per_thread = 8, 25
-    hook_instances: list[list[str]] = [[] for _ in range(threads)]
-    barrier = threading.Barrier(threads)
-
-    def caller(index: int) -> None:
-        barrier.wait()
-        for _ in range(per_thread):
-            record = audit()
-            writer.write(store.prepare_call(record, [IssuedCard(new_uuid(), "stage-risk")]), timeout=30)
-            # Committed before write() returned: another connection sees it at once.
-            assert len(store.audit_records(hook_instance=record.hook_instance)) == 1
-            hook_instances[index].append(str(record.hook_instance))
-
-    workers = [threading.Thread(target=caller, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    assert sum(len(h) for h in hook_instances) == threads * per_thread
-    assert count(store, audit_log) == threads * per_thread == sum(batches)
-    assert len(batches) < threads * per_thread  # several calls shared a transaction

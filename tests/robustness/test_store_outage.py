@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 
 from cds_service.http.app import create_app
-from cds_service.store import Store
+from cds_service.store import open_store
 from tests.cds_service.cds_hooks_schema import assert_operation_outcome
 from tests.robustness.contract import (
     EXAMPLE_REQUESTS,
@@ -35,6 +35,7 @@ from tests.robustness.contract import (
 )
 from tests.robustness.hostile import encode, feedback_body, mutated
 from tests.support.postgres import PostgresServer
+from tests.support.store_readers import feedback_records
 
 pytestmark = pytest.mark.integration
 
@@ -79,9 +80,9 @@ def send_feedback(client: FlaskClient, entries: list[dict[str, Any]]) -> tuple[i
 
 
 def stored_keys(postgres_url: str) -> list[tuple[str, str, str]]:
-    store = Store.from_url(postgres_url)
+    store = open_store(postgres_url)
     try:
-        return [(r.card, r.outcome, r.outcome_timestamp.isoformat()) for r in store.feedback_records(limit=100_000)]
+        return [(r.card, r.outcome, r.outcome_timestamp.isoformat()) for r in feedback_records(store, limit=100_000)]
     finally:
         store.dispose()
 
@@ -173,7 +174,7 @@ def test_mutated_feedback_on_postgresql_is_never_a_503_or_500(postgres_app: Flas
 def test_the_store_asks_postgresql_for_synchronous_commits(postgres_url: str) -> None:
     """Acknowledged means written: a server configured with synchronous_commit=off (as the test server is)
     lost acknowledged feedback on a crash (`pg_ctl stop -m immediate`) until the store asked for it per session."""
-    store = Store.from_url(postgres_url)
+    store = open_store(postgres_url)
     try:
         with store.read() as conn:
             assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"

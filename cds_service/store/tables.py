@@ -1,8 +1,7 @@
 """Tables of the feedback and audit store (SQLAlchemy Core), portable across SQLite and PostgreSQL.
 
-Bump SCHEMA_VERSION whenever a table changes, and add a step to `store.MIGRATIONS` that brings a
-database of the previous version up to date. A database whose `schema_version` is newer than
-SCHEMA_VERSION is refused at start (see `SchemaVersionError`).
+These are the tables as the newest migration leaves them (`migrations/versions/`): change a table here
+and add a revision there; tests/integration/test_migrations.py checks that the two agree.
 """
 
 from __future__ import annotations
@@ -13,17 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "UTCDateTime",
-    "audit_log",
-    "cards",
-    "feedback",
-    "metadata",
-    "schema_version",
-]
-
-SCHEMA_VERSION = 1
+__all__ = ["UTCDateTime", "audit_log", "cards", "feedback", "metadata"]
 
 metadata = sa.MetaData(
     naming_convention={
@@ -63,13 +52,6 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
-
-schema_version = sa.Table(
-    "schema_version",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("applied_at", UTCDateTime, nullable=False),
-)
 
 # One row per card per hook instance that issued it (a service may re-issue a card uuid).
 cards = sa.Table(
@@ -115,6 +97,7 @@ feedback = sa.Table(
 )
 
 # One row per service call. Identifiers and derived results only: no names, no tokens, no bodies.
+# `results` holds every staging system's and risk schema's result, keyed by id (see audit_log.CallResults).
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -126,15 +109,11 @@ audit_log = sa.Table(
     sa.Column("ruleset_version", sa.String(64), nullable=False),
     sa.Column("inputs_digest", sa.String(64), nullable=True),
     sa.Column("patient_ref", sa.String(128), nullable=True),
-    sa.Column("stage", sa.String(32), nullable=True),
-    sa.Column("stage_candidates", sa.JSON, nullable=False),
-    sa.Column("inrg2009_group", sa.String(32), nullable=True),
-    sa.Column("inrg2009_risk", sa.String(32), nullable=True),
-    sa.Column("cog2021_risk", sa.String(32), nullable=True),
     sa.Column("card_uuids", sa.JSON, nullable=False),
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("http_status", sa.Integer, nullable=False),
     sa.Column("prefetch", sa.JSON, nullable=False),
+    sa.Column("results", sa.JSON, nullable=False),
     sa.Index(None, "hook_instance"),
     sa.Index(None, "received_at"),
 )
