@@ -11,7 +11,7 @@ What must hold, for every fault:
   deadline or a long `Retry-After`;
 - it never sends the access token anywhere but the `fhirServer`'s origin (a `next` link elsewhere is not
   followed);
-- no worker or fetch thread is left hanging: right after the faults, a healthy call still answers.
+- no worker thread or fetch task is left hanging: right after the faults, a healthy call still answers.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from cds_service.http.app import create_app
+from cds_service.http.runtime import ServiceRuntime
 from tests.robustness.contract import assert_service_contract, example_request, robustness_settings
 from tests.support.faulty_fhir_server import FaultyFhirServer, Reply, searchset
 
@@ -47,8 +48,8 @@ PATHS = {"patient": f"/fhir/Patient/{PATIENT_ID}", "conditions": "/fhir/Conditio
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The service over HTTP on 127.0.0.1; its base URL."""
+def service_and_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ServiceRuntime]]:
+    """The service over HTTP on 127.0.0.1: its base URL, and what it holds (its FHIR client)."""
     database = tmp_path_factory.mktemp("faulty") / "nbcds.sqlite3"
     app = create_app(robustness_settings(database, fhir_deadline_seconds=DEADLINE, fhir_read_timeout_seconds=0.8,
                                          fhir_connect_timeout_seconds=0.5, fhir_max_pages=5,
@@ -57,10 +58,17 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{server.server_port}", app.extensions["nbcds"]
     finally:
         server.shutdown()
         thread.join(timeout=5)
+        app.extensions["nbcds"].fhir_client.close()
+
+
+@pytest.fixture(scope="module")
+def service(service_and_runtime: tuple[str, ServiceRuntime]) -> str:
+    """The service's base URL."""
+    return service_and_runtime[0]
 
 
 def healthy_routes(server: FaultyFhirServer, **faults: Reply | tuple[Reply, ...]) -> None:
@@ -206,6 +214,7 @@ class TricklingServer:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.1)
         self.connections = 0
+        self.dripping = 0  # connections still being dripped to: each ends when the client hangs up
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.timer = threading.Timer(lifetime, self.stop)
         self.timer.daemon = True
@@ -234,37 +243,44 @@ class TricklingServer:
         self.listener.close()
 
     def _drip(self, conn: socket.socket) -> None:
-        with conn:
-            conn.recv(65536)
-            header = b"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nX-Padding: " + b"x" * 10_000
-            for byte in header:
-                if self.stopping.wait(self.interval):
-                    return
-                try:
-                    conn.sendall(bytes([byte]))
-                except OSError:
-                    return
+        self.dripping += 1  # (+= under the GIL, from one thread per connection: good enough for a test)
+        try:
+            with conn:
+                conn.recv(65536)
+                header = b"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nX-Padding: " + b"x" * 10_000
+                for byte in header:
+                    if self.stopping.wait(self.interval):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        return
+        finally:
+            self.dripping -= 1
 
 
-def _fetch_threads_end(within: float) -> bool:
-    """Whether every prefetch thread of the service has finished within `within` seconds."""
+def _fetches_end(runtime: ServiceRuntime, trickling: TricklingServer, within: float) -> bool:
+    """Whether, within `within` seconds, no fetch task of the service is left and every dripped-to
+    connection has been closed by the service (so nothing of it is still reading the dripping server)."""
     ends = time.monotonic() + within
     while time.monotonic() < ends:
-        if not [t for t in threading.enumerate() if t.name.startswith("prefetch") and t.is_alive()]:
+        if runtime.fhir_client.tasks_in_flight() == 0 and trickling.dripping == 0:
             return True
         time.sleep(0.05)
     return False
 
 
 def test_a_server_dripping_its_headers_does_not_exhaust_the_fetch_threads(
-        service: str, faulty_fhir_server: FaultyFhirServer) -> None:
+        service_and_runtime: tuple[str, ServiceRuntime], faulty_fhir_server: FaultyFhirServer) -> None:
+    service, runtime = service_and_runtime
     trickling = TricklingServer().start()
     try:
-        for _ in range(3):  # 9 fetches: more than the 4 fetch threads
+        for _ in range(3):  # 9 fetches: more than the 4 fetches a call may run at once
             status, body, elapsed = call(service, trickling.base_url)
             assert elapsed < DEADLINE + MARGIN
             assert failed_keys(status, body) == set(PATHS)
-        assert _fetch_threads_end(within=MARGIN), "fetch threads still reading the dripping server"
+        assert _fetches_end(runtime, trickling, within=MARGIN), "fetches still reading the dripping server"
+        assert not [t for t in threading.enumerate() if t.name.startswith("prefetch")]  # no per-call threads
         healthy_routes(faulty_fhir_server)
         status, body, elapsed = call(service, faulty_fhir_server.base_url)
         assert status == 200, f"a healthy server after a dripping one: {body}"
