@@ -352,6 +352,20 @@ def test_retries_stop_at_the_deadline(client, server):
 
 
 # -- connections: reuse, cookies, environment, fork ------------------------------------------------------
+def test_calls_reuse_the_connections_of_the_calls_before():
+    """One pool per process: no new TCP (and TLS) handshake per call to the same FHIR server."""
+    keep_alive = FaultyFhirServer(keep_alive=True).start()
+    try:
+        keep_alive.route("/fhir/Patient/p1", Reply.json(PATIENT))
+        with FhirClient() as fhir_client:
+            for _ in range(3):
+                assert resolve(fhir_client, keep_alive, templates=PATIENT_T)["patient"].status == "fetched"
+        assert keep_alive.count("/fhir/Patient/p1") == 3
+        assert keep_alive.connections == 1
+    finally:
+        keep_alive.stop()
+
+
 def test_cookies_are_never_kept(client, server):
     server.route("/fhir/Patient/p1", Reply.json(PATIENT, headers={"Set-Cookie": "session=abc; Path=/"}))
     for _ in range(2):

@@ -102,13 +102,16 @@ class SeenRequest:
 class FaultyFhirServer:
     """One instance on an ephemeral port; FHIR base `{root_url}/fhir`."""
 
-    def __init__(self, max_lifetime: float = 60.0) -> None:
+    def __init__(self, max_lifetime: float = 60.0, keep_alive: bool = False) -> None:
+        """`keep_alive`: answer in HTTP/1.1 and keep connections open (by default each answer closes its
+        connection, HTTP/1.0 style, so every request of a test is a fresh connection)."""
         self._routes: dict[str, list[Reply]] = {}
         self._lock = threading.Lock()
         self._requests: list[SeenRequest] = []
         self._stopping = threading.Event()
         self._dripping = 0
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._connections = 0
+        self._httpd = _Server(("127.0.0.1", 0), _KeepAliveHandler if keep_alive else _Handler)
         self._httpd.owner = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         self._timer = threading.Timer(max_lifetime, self.stop)
@@ -155,6 +158,12 @@ class FaultyFhirServer:
         return sum(1 for r in self.requests if r.path == path)
 
     @property
+    def connections(self) -> int:
+        """Connections accepted so far."""
+        with self._lock:
+            return self._connections
+
+    @property
     def dripping(self) -> int:
         """Drip replies still being sent: each ends when its client closes the connection."""
         with self._lock:
@@ -182,6 +191,11 @@ class _Server(ThreadingHTTPServer):
     # and the dropped SYNs were resent a second later. Real servers accept more (nginx and Node: 511).
     request_queue_size = 128
     owner: FaultyFhirServer
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.owner._lock:
+            self.owner._connections += 1
+        super().process_request(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -284,6 +298,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             with owner._lock:
                 owner._dripping -= 1
+
+
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"
 
 
 def _encode(body: Any) -> bytes:
