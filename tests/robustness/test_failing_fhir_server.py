@@ -270,7 +270,7 @@ def _fetches_end(runtime: ServiceRuntime, trickling: TricklingServer, within: fl
     return False
 
 
-def test_a_server_dripping_its_headers_does_not_exhaust_the_fetch_threads(
+def test_a_server_dripping_its_headers_leaves_no_fetch_running(
         service_and_runtime: tuple[str, ServiceRuntime], faulty_fhir_server: FaultyFhirServer) -> None:
     service, runtime = service_and_runtime
     trickling = TricklingServer().start()
