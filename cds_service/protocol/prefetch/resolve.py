@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from cds_service.protocol.origins import Origin
 
@@ -144,10 +144,12 @@ def resolve_prefetch(
     fetches: dict[str, _KeyFetch] = {}
     for key, query in queries.items():
         value = prefetch.get(key, _ABSENT)
-        if value is not _ABSENT and not _is_prefetch_value(value):
-            log.warning("prefetch %s: the value is neither a FHIR resource nor null; treated as absent", key)
-            value = _ABSENT
-        outcome = run.from_prefetch(key, value) if value is not _ABSENT else run.from_server(key, query)
+        if _is_prefetch_value(value):
+            outcome = run.from_prefetch(key, value)
+        else:
+            if value is not _ABSENT:
+                log.warning("prefetch %s: the value is neither a FHIR resource nor null; treated as absent", key)
+            outcome = run.from_server(key, query)
         if isinstance(outcome, KeyResult):
             results[key] = outcome
         else:
@@ -176,7 +178,8 @@ _ABSENT: Any = _Absent()
 _KeyFetch = Callable[[], Awaitable[KeyResult]]
 
 
-def _is_prefetch_value(value: object) -> bool:
+def _is_prefetch_value(value: object) -> TypeGuard[Mapping[str, Any] | None]:
+    """`null` or a FHIR resource: a value the client sent for the key (absent is `_ABSENT`)."""
     return value is None or (isinstance(value, Mapping) and isinstance(value.get("resourceType"), str))
 
 
