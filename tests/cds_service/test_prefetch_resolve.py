@@ -5,13 +5,17 @@ Needs the `faulty_fhir_server` plugin (tests/support/faulty_fhir_server.py).
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from cds_service.protocol.origins import Origin
 from cds_service.protocol.prefetch import (
     FetchPolicy,
     FhirClient,
@@ -67,6 +71,15 @@ def resolve(
 
 def ids(result, key):
     return [r["id"] for r in result[key].resources]
+
+
+def wait_until(condition: Callable[[], bool], within: float) -> bool:
+    ends = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > ends:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 # -- values supplied by the client -----------------------------------------------------------------
@@ -223,10 +236,12 @@ def test_a_transient_502_is_retried_then_succeeds(client, server):
 
 
 def test_only_get_is_retried(client, server):
-    server.route("/fhir/Patient/_search", Reply.error(503))
-    response = client.session.post(f"{server.base_url}/Patient/_search", data={"_id": "p1"}, timeout=2)
-    assert response.status_code == 503
-    assert server.count("/fhir/Patient/_search") == 1
+    """The client has no other method to send: every request, retries included, is a GET."""
+    server.route("/fhir/Patient/p1", Reply.error(503))
+    result = resolve(client, server, templates=PATIENT_T)
+    assert result["patient"].reason == "server-error 503"
+    assert [r.method for r in server.requests] == ["GET"] * 3
+    assert not any(hasattr(client, name) for name in ("post", "put", "delete", "patch", "request", "session"))
 
 
 def test_a_refused_connection_is_a_connection_error(client, server):
@@ -286,6 +301,120 @@ def test_a_resolver_reuses_its_pool_across_calls(client, server):
             assert resolver.resolve(PATIENT_T, request)["patient"].status == "fetched"
     finally:
         resolver.close()
+
+
+# -- one total deadline: a server dripping its answer ---------------------------------------------------
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_dripping_server_is_cut_at_the_deadline_and_leaves_nothing_running(client, server, part):
+    """Each byte arrives well within the read timeout, so only the total deadline can stop the read."""
+    server.route("/fhir/Patient/p1", Reply.json(PATIENT))
+    server.route("/fhir/Condition", Reply.drip(part, interval=0.05))
+    resolve(client, server, templates=PATIENT_T)  # the client's loop thread is running from here on
+    assert wait_until(lambda: client.tasks_in_flight() == 0, within=1.0)
+    threads_before = set(threading.enumerate())
+    policy = FetchPolicy(deadline_seconds=0.6, read_timeout_seconds=1.5)
+    started = time.monotonic()
+    result = resolve(client, server, templates={**PATIENT_T, **CONDITIONS_T}, policy=policy)
+    elapsed = time.monotonic() - started
+    assert result.status_by_key() == {"patient": "fetched", "conditions": "failed: timeout"}
+    assert 0.5 < elapsed < 0.6 + 0.4
+    assert client.tasks_in_flight() == 0  # no fetch task outlives its call
+    assert wait_until(lambda: server.dripping == 0, within=1.0)  # the client hung up on the drip
+    assert wait_until(lambda: set(threading.enumerate()) <= threads_before, within=1.0)  # no new thread lives on
+
+
+def test_a_page_dripping_at_the_deadline_keeps_the_pages_that_came(client, server):
+    route_pages(server, 2)
+    server.route("/fhir/Observation?page=2", Reply.drip("body"))
+    started = time.monotonic()
+    result = resolve(client, server, templates=OBSERVATIONS_T, policy=FetchPolicy(deadline_seconds=0.6))
+    assert time.monotonic() - started < 1.0
+    observations = result["observations"]
+    assert (observations.status, observations.reason, observations.pages) == ("partial", "timeout", 1)
+    assert len(observations.resources) == 2
+    assert client.tasks_in_flight() == 0
+    assert wait_until(lambda: server.dripping == 0, within=1.0)
+
+
+def test_retries_stop_at_the_deadline(client, server):
+    server.route("/fhir/Patient/p1", Reply.error(503, retry_after="1"))
+    slow_retries = FhirClient(FhirClientSettings(max_retry_after_seconds=1.0))
+    try:
+        started = time.monotonic()
+        result = resolve(slow_retries, server, templates=PATIENT_T, policy=FetchPolicy(deadline_seconds=1.5))
+        elapsed = time.monotonic() - started
+    finally:
+        slow_retries.close()
+    assert result["patient"].status == "failed"
+    assert result["patient"].reason in {"server-error 503", "timeout"}
+    assert elapsed < 1.5 + 0.3
+    assert server.count("/fhir/Patient/p1") == 2  # the 2nd retry would start after the deadline
+
+
+# -- connections: reuse, cookies, environment, fork ------------------------------------------------------
+def test_calls_reuse_the_connections_of_the_calls_before():
+    """One pool per process: no new TCP (and TLS) handshake per call to the same FHIR server."""
+    keep_alive = FaultyFhirServer(keep_alive=True).start()
+    try:
+        keep_alive.route("/fhir/Patient/p1", Reply.json(PATIENT))
+        with FhirClient() as fhir_client:
+            for _ in range(3):
+                assert resolve(fhir_client, keep_alive, templates=PATIENT_T)["patient"].status == "fetched"
+        assert keep_alive.count("/fhir/Patient/p1") == 3
+        assert keep_alive.connections == 1
+    finally:
+        keep_alive.stop()
+
+
+def test_cookies_are_never_kept(client, server):
+    server.route("/fhir/Patient/p1", Reply.json(PATIENT, headers={"Set-Cookie": "session=abc; Path=/"}))
+    for _ in range(2):
+        assert resolve(client, server, templates=PATIENT_T)["patient"].status == "fetched"
+    assert [r.cookie for r in server.requests] == [None, None]
+
+
+def test_environment_proxies_and_netrc_are_ignored(client, server, monkeypatch, tmp_path):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password secret-pw\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nobody listens: a proxied request would fail
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    server.route("/fhir/Patient/p1", Reply.json(PATIENT))
+    open_server = FetchPolicy(allow_tokenless_servers=(server.root_url,))
+    result = resolve(client, server, templates=PATIENT_T, token=None, policy=open_server)
+    assert result["patient"].status == "fetched"
+    assert [r.authorization for r in server.requests] == [None]  # no Basic credentials from .netrc
+
+
+def test_a_forked_worker_builds_its_own_loop_and_connections(client, server):
+    """gunicorn forks workers: a child must not use the parent's loop thread (it does not exist there)."""
+    server.route("/fhir/Patient/p1", Reply.json(PATIENT))
+    assert resolve(client, server, templates=PATIENT_T)["patient"].status == "fetched"  # the parent's loop
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running any of pytest's teardown
+        try:
+            status = str(resolve(client, server, templates=PATIENT_T)["patient"].status)
+        except BaseException as exc:
+            status = f"raised {type(exc).__name__}"
+        os.write(write_end, json.dumps(status).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        child_status = json.loads(pipe.read() or '"nothing"')
+    os.waitpid(pid, 0)
+    assert child_status == "fetched"
+    assert resolve(client, server, templates=PATIENT_T)["patient"].status == "fetched"  # the parent's still works
+    assert server.count("/fhir/Patient/p1") == 3
+
+
+def test_the_tokenless_list_compares_origins():
+    policy = FetchPolicy(allow_tokenless_servers=("https://Open.Example:443/fhir",))
+    assert policy.allows_tokenless(Origin.of("https://open.example/r4"))
+    assert not policy.allows_tokenless(Origin.of("http://open.example"))
+    assert not policy.allows_tokenless(Origin.of("https://open.example:8443"))
 
 
 # -- paging ----------------------------------------------------------------------------------------------
@@ -414,6 +543,9 @@ def test_tokenless_fetch_only_from_allowed_origins(client, server):
         ("http://user:pw@127.0.0.1:1/fhir", "invalid-fhir-server"),
         ("fhir.example.org/r4", "invalid-fhir-server"),
         ("http://127.0.0.1:1/fhir?x=1", "invalid-fhir-server"),
+        ("http://[::1", "invalid-fhir-server"),  # urlsplit raises ValueError: still a clean refusal
+        ("http://127.0.0.1:99999/fhir", "invalid-fhir-server"),
+        ("http://127.0.0.1:1/f hir", "invalid-fhir-server"),
     ],
 )
 def test_no_usable_fhir_server(client, server, fhir_server, reason):
@@ -471,14 +603,14 @@ def test_policy_rejects_nonsense():
 
 def test_a_bug_in_one_key_does_not_take_the_others_down(client, server, monkeypatch):
     server.route("/fhir/Patient/p1", Reply.json(PATIENT))
-    real_get = client.get_resource
+    real_fetch = client.fetch
 
-    def get_resource(url, **kwargs):
+    async def fetch(url, **kwargs):
         if "Condition" in url:
             raise RuntimeError("boom")
-        return real_get(url, **kwargs)
+        return await real_fetch(url, **kwargs)
 
-    monkeypatch.setattr(client, "get_resource", get_resource)
+    monkeypatch.setattr(client, "fetch", fetch)
     result = resolve(client, server, templates={**PATIENT_T, **CONDITIONS_T})
     assert result.status_by_key() == {"patient": "fetched", "conditions": "failed: internal-error"}
 

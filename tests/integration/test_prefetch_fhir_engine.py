@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from cds_service.protocol.prefetch import FetchPolicy, FhirClient, PrefetchRequest, resolve_prefetch
+from cds_service.protocol.prefetch import FetchPolicy, FhirClient, PrefetchRequest, RequestLimits, resolve_prefetch
 
 pytestmark = pytest.mark.integration
 
@@ -97,12 +98,11 @@ def test_a_wrong_token_fails_as_unauthorized(secured_engine, client):
 
 
 def test_a_prefetched_first_page_is_paged_by_the_service(secured_engine, client):
-    first_page = client.session.get(
-        f"{secured_engine.base_url}/Observation",
-        params={"patient": PATIENT_ID, "_count": "10"},
-        headers={"Authorization": f"Bearer {secured_engine.token}", "Accept": "application/fhir+json"},
-        timeout=10,
-    ).json()
+    first_page = client.get_resource(
+        f"{secured_engine.base_url}/Observation?patient={PATIENT_ID}&_count=10",
+        token=secured_engine.token,
+        limits=RequestLimits(deadline=time.monotonic() + 10),
+    )
     secured_engine.clear_requests()
     prefetch = {"patient": None, "observations": first_page}
     result = resolve_prefetch(TEMPLATES, _request(secured_engine, secured_engine.token, prefetch), client, POLICY)

@@ -8,7 +8,9 @@ repeats)::
 
 Faults: a delay, closing the socket without an answer, a reset in the middle of the body, any
 status with or without `Retry-After`, malformed JSON, a non-FHIR JSON body, an enormous streamed
-Bundle. Every request is recorded (`server.requests`), with its `Authorization` header.
+Bundle, headers or a body dripped a byte at a time. Every request is recorded (`server.requests`),
+with its `Authorization` and `Cookie` headers; `server.dripping` counts the drips still being sent
+(a drip ends when the client closes the connection).
 
 Loaded as a pytest plugin (``-p tests.support.faulty_fhir_server``), it provides two
 function-scoped fixtures, `faulty_fhir_server` and `second_faulty_fhir_server` (another port, so
@@ -36,7 +38,7 @@ MAX_DELAY_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Reply:
-    """One answer. `fault` is None, "close", "reset-mid-body" or "enormous"."""
+    """One answer. `fault` is None, "close", "reset-mid-body", "enormous", "drip-headers" or "drip-body"."""
 
     status: int = 200
     body: Any = None  # dict/list → JSON; str/bytes → sent as is; None → empty
@@ -46,6 +48,7 @@ class Reply:
     fault: str | None = None
     enormous_bytes: int = 0
     declare_length: bool = True
+    drip_interval: float = 0.05
 
     @classmethod
     def json(cls, body: Any, status: int = 200, **kwargs: Any) -> Reply:
@@ -77,6 +80,15 @@ class Reply:
         """A searchset Bundle of about `size` bytes, streamed (without Content-Length by default)."""
         return cls(fault="enormous", enormous_bytes=size, declare_length=declare_length)
 
+    @classmethod
+    def drip(cls, part: str = "headers", interval: float = 0.05) -> Reply:
+        """Send the status line and headers (`part="headers"`), or a long body after prompt headers
+        (`part="body"`), one byte every `interval` seconds until the client hangs up: every read
+        gets data well within any read timeout, so only a total deadline ends it."""
+        if part not in ("headers", "body"):
+            raise ValueError("drip part is 'headers' or 'body'")
+        return cls(fault=f"drip-{part}", drip_interval=interval)
+
 
 @dataclass(frozen=True)
 class SeenRequest:
@@ -84,17 +96,22 @@ class SeenRequest:
     path: str
     query: str
     authorization: str | None
+    cookie: str | None = None
 
 
 class FaultyFhirServer:
     """One instance on an ephemeral port; FHIR base `{root_url}/fhir`."""
 
-    def __init__(self, max_lifetime: float = 60.0) -> None:
+    def __init__(self, max_lifetime: float = 60.0, keep_alive: bool = False) -> None:
+        """`keep_alive`: answer in HTTP/1.1 and keep connections open (by default each answer closes its
+        connection, HTTP/1.0 style, so every request of a test is a fresh connection)."""
         self._routes: dict[str, list[Reply]] = {}
         self._lock = threading.Lock()
         self._requests: list[SeenRequest] = []
         self._stopping = threading.Event()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._dripping = 0
+        self._connections = 0
+        self._httpd = _Server(("127.0.0.1", 0), _KeepAliveHandler if keep_alive else _Handler)
         self._httpd.owner = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         self._timer = threading.Timer(max_lifetime, self.stop)
@@ -140,11 +157,23 @@ class FaultyFhirServer:
     def count(self, path: str) -> int:
         return sum(1 for r in self.requests if r.path == path)
 
+    @property
+    def connections(self) -> int:
+        """Connections accepted so far."""
+        with self._lock:
+            return self._connections
+
+    @property
+    def dripping(self) -> int:
+        """Drip replies still being sent: each ends when its client closes the connection."""
+        with self._lock:
+            return self._dripping
+
     # -- used by the handler ---------------------------------------------------------------
-    def _next_reply(self, method: str, target: str, authorization: str | None) -> Reply | None:
+    def _next_reply(self, method: str, target: str, authorization: str | None, cookie: str | None) -> Reply | None:
         parts = urlsplit(target)
         with self._lock:
-            self._requests.append(SeenRequest(method, parts.path, parts.query, authorization))
+            self._requests.append(SeenRequest(method, parts.path, parts.query, authorization, cookie))
             replies = self._routes.get(target) or self._routes.get(parts.path)
             if not replies:
                 return None
@@ -158,7 +187,15 @@ class FaultyFhirServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog is 5: a burst of concurrent fetches (8 calls x 3 keys) overflowed it
+    # and the dropped SYNs were resent a second later. Real servers accept more (nginx and Node: 511).
+    request_queue_size = 128
     owner: FaultyFhirServer
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.owner._lock:
+            self.owner._connections += 1
+        super().process_request(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -178,7 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         owner = self.server.owner
-        reply = owner._next_reply(self.command, self.path, self.headers.get("Authorization"))
+        reply = owner._next_reply(self.command, self.path, self.headers.get("Authorization"), self.headers.get("Cookie"))
         if reply is None:
             outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}
             self._send(404, json.dumps(outcome).encode(), FHIR_JSON, {})
@@ -193,6 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reset_mid_body()
             elif reply.fault == "enormous":
                 self._enormous(reply)
+            elif reply.fault in ("drip-headers", "drip-body"):
+                self._drip(reply)
             else:
                 self._send(reply.status, _encode(reply.body), reply.content_type, reply.headers)
         except (BrokenPipeError, ConnectionResetError):
@@ -235,6 +274,37 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(chunk)
             written += 100
         self.wfile.write(",".join([entry] * (count - written)).encode() + tail)
+
+
+    def _drip(self, reply: Reply) -> None:
+        owner = self.server.owner
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: {FHIR_JSON}\r\n".encode()
+        if reply.fault == "drip-headers":
+            prompt, dripped = b"", head + b"X-Padding: " + b"x" * 100_000
+        else:
+            body = b'{"resourceType": "Bundle", "type": "searchset", "entry": [' + b" " * 100_000 + b"]}"
+            prompt, dripped = head + f"Content-Length: {len(body)}\r\n\r\n".encode(), body
+        with owner._lock:
+            owner._dripping += 1
+        try:
+            self.wfile.write(prompt)
+            for byte in dripped:
+                if owner._stopping.wait(reply.drip_interval):
+                    return
+                self.wfile.write(bytes([byte]))
+        except OSError:
+            return  # the client hung up: the drip is over
+        finally:
+            self.close_connection = True
+            with owner._lock:
+                owner._dripping -= 1
+
+
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body would wait for the
+    # client's delayed ACK (40 ms) on a kept-alive connection. Real servers (Node, nginx) set it too.
+    disable_nagle_algorithm = True
 
 
 def _encode(body: Any) -> bytes:

@@ -1,6 +1,7 @@
 """Prefetch resolution with the FHIR fallback (CDS Hooks 2.0 § "Prefetch").
 
-The HTTP layer builds one `FhirClient` and one `PrefetchResolver` at start-up, then per call::
+The HTTP layer builds one `FhirClient` (its event loop and connection pool start on first use, in
+each worker process) and one `PrefetchResolver` at start-up, then per call::
 
     request = PrefetchRequest.from_hook_request(body)
     result = resolver.resolve(service.prefetch, request)  # UnsafeTokenValueError → 400
@@ -10,15 +11,8 @@ and decides from the per-key statuses which keys are essential and when to answe
 """
 
 from .bundles import SearchsetPage, read_searchset
-from .fhir_base import FhirBase, InvalidFhirServerError, Origin
-from .fhir_client import (
-    FailureKind,
-    FhirClient,
-    FhirClientSettings,
-    FhirFetchError,
-    IncompletePaging,
-    RequestLimits,
-)
+from .fhir_base import FhirBase, InvalidFhirServerError
+from .fhir_client import FailureKind, FhirClient, FhirClientSettings, FhirFetchError, RequestLimits
 from .resolve import FetchPolicy, PrefetchRequest, PrefetchResolver, resolve_prefetch
 from .result import KeyResult, PrefetchResult, PrefetchStatus
 from .templates import (
@@ -36,11 +30,9 @@ __all__ = [
     "FhirClient",
     "FhirClientSettings",
     "FhirFetchError",
-    "IncompletePaging",
     "InvalidFhirServerError",
     "InvalidTemplateError",
     "KeyResult",
-    "Origin",
     "PrefetchRequest",
     "PrefetchResolver",
     "PrefetchResult",

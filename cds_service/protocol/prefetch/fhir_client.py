@@ -1,75 +1,64 @@
-"""HTTP access to the client's FHIR server for the prefetch fallback.
+"""HTTP access to the client's FHIR server for the prefetch fallback, on httpx's `AsyncClient`.
 
-One `FhirClient` per process holds one pooled `requests.Session` (re-created after a fork). Every
-GET carries `Accept: application/fhir+json` and, only when a token is given,
-`Authorization: Bearer <token>`; cookies are never stored, redirects never followed, and the
-environment (proxies, `.netrc` credentials) is ignored.
+Why asyncio: one total deadline per request. A socket timeout bounds each read, not a whole response,
+so a server dripping its headers or body a byte at a time holds any blocking client for ever. A task
+is cancelled wherever it waits (`asyncio.timeout`), and its connection is closed with it: no thread
+is left reading a dripping server after the deadline.
+
+One `FhirClient` per process. Its event loop runs on one daemon thread (`fhir-client`) and holds one
+pooled `httpx.AsyncClient`, so a call reuses the connections (and TLS sessions) of the calls before
+it. Both are built on first use by the process that uses them: a gunicorn worker forked from a
+master that had used the client builds its own. Request threads hand work to the loop with `run`.
+
+Every GET carries `Accept: application/fhir+json` and, only when a token is given,
+`Authorization: Bearer <token>`; cookies are never kept, redirects never followed, and the
+environment (proxies, `.netrc`, certificate variables) is ignored. Which URLs may receive the token
+is the resolver's rule (the `fhirServer`'s origin only).
 
 Failures become one exception, `FhirFetchError`, whose `reason` is short and safe to log and to
-report (`unauthorized`, `timeout`, `server-error 503`, ...). Tokens, URLs with query strings and
-response bodies are never logged; log lines carry the resource type, status code and timing.
+report (`unauthorized`, `timeout`, `server-error 503`, ...). Tokens, URLs and response bodies are
+never logged; log lines carry the resource type, status code and timing.
 
-Retries (urllib3 `Retry`, GET only): at most `retries` more attempts, on connection failures
-(refused, dropped before any response) and on 502/503/504. A server's `Retry-After` is honoured
-up to `max_retry_after_seconds`; a retry that could not finish before the request's deadline is not
-attempted, and a read timeout is final (the deadline is spent).
+Retries: at most `retries` more attempts, on connection failures before any response (refused,
+dropped, connect timeout) and on 502/503/504. A server's `Retry-After` is honoured up to
+`max_retry_after_seconds`; a retry that could not start before the deadline is not attempted, and
+a read timeout is final (the time is spent).
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import functools
 import json
 import logging
 import os
-import socket
+import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import (
-    DecodeError,
-    InvalidHeader,
-    MaxRetryError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    ResponseError,
-)
-from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
-from urllib3.util.retry import Retry
+import httpx
 
-from .bundles import bundle_link, read_searchset
-from .fhir_base import FhirBase, Origin
-
-__all__ = [
-    "FHIR_JSON",
-    "FailureKind",
-    "FhirClient",
-    "FhirClientSettings",
-    "FhirFetchError",
-    "IncompletePaging",
-    "RequestLimits",
-]
+__all__ = ["FHIR_JSON", "FailureKind", "FhirClient", "FhirClientSettings", "FhirFetchError", "RequestLimits"]
 
 log = logging.getLogger(__name__)
+# httpx logs every request's full URL at INFO: patient ids and search parameters. Quiet by default.
+if logging.getLogger("httpx").level == logging.NOTSET:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 FHIR_JSON = "application/fhir+json"
 _JSON_MEDIA_TYPES = {"application/fhir+json", "application/json+fhir", "application/json"}
-_CHUNK_BYTES = 64 * 1024
-_MIN_RETRY_BUDGET_SECONDS = 0.05
 _RETRY_STATUSES = frozenset({502, 503, 504})
-# The deadline of the request being sent by this thread, read by the Retry policy below.
-_REQUEST_DEADLINE: ContextVar[float | None] = ContextVar("fhir_request_deadline", default=None)
+_MIN_RETRY_BUDGET_SECONDS = 0.05  # no retry is started with less time left than this
+_CONNECTION_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadError, httpx.WriteError,
+                        httpx.RemoteProtocolError)
+T = TypeVar("T")
 
 
 class FailureKind(StrEnum):
@@ -82,6 +71,7 @@ class FailureKind(StrEnum):
     CONNECTION_ERROR = "connection-error"
     TOO_LARGE = "too-large"
     BAD_RESPONSE = "bad-response"
+    INVALID_URL = "invalid-url"
     INVALID_TOKEN = "invalid-token"  # noqa: S105 - a failure name, not a secret
 
 
@@ -100,23 +90,15 @@ class FhirFetchError(Exception):
         return f"{self.kind} {self.status}" if self.kind in with_status and self.status else str(self.kind)
 
 
-class IncompletePaging(Exception):  # noqa: N818 - a signal, not an error: the pages so far are kept
-    """Paging stopped before the last page: `max-pages`, `next-loop`, `next-off-origin`, `timeout`."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 @dataclass(frozen=True)
 class FhirClientSettings:
     """Process-wide connection settings (the per-call limits are in `RequestLimits`)."""
 
-    pool_connections: int = 8  # hosts whose connection pools are kept
-    pool_maxsize: int = 16  # connections kept per host
+    max_connections: int = 64  # open at once, all FHIR servers together
+    max_keepalive_connections: int = 16  # idle connections kept for the next calls
+    keepalive_expiry_seconds: float = 4.0  # under the 5 s after which many servers (Node) drop idle ones
     retries: int = 2
-    backoff_factor: float = 0.1  # urllib3: no wait before the 1st retry, 0.2 s before the 2nd
-    backoff_max_seconds: float = 0.5
+    backoff_seconds: float = 0.2  # the wait before the 2nd and later retries; the 1st is immediate
     max_retry_after_seconds: float = 1.0
     user_agent: str = "neuroblastoma-cds (CDS Hooks prefetch)"
 
@@ -134,8 +116,23 @@ class RequestLimits:
         return self.deadline - time.monotonic()
 
 
+class _LoopThread:
+    """An asyncio event loop running on a daemon thread of this process."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="fhir-client", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
 class FhirClient:
-    """GETs FHIR resources and follows searchset `next` links, safely. Thread-safe."""
+    """GETs FHIR resources on its own event loop. Thread-safe: any thread may `run` work on it."""
 
     def __init__(self, settings: FhirClientSettings | None = None) -> None:
         if settings is not None and not isinstance(settings, FhirClientSettings):
@@ -145,23 +142,66 @@ class FhirClient:
             )
         self.settings = settings or FhirClientSettings()
         self._lock = threading.Lock()
-        self._session: requests.Session | None = None
-        self._session_pid: int | None = None
+        self._loop_thread: _LoopThread | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._pid: int | None = None
 
-    @property
-    def session(self) -> requests.Session:
-        """The pooled session of this process (a forked worker builds its own)."""
+    # -- the loop and the connection pool of this process ---------------------------------
+    def _started(self) -> _LoopThread:
         with self._lock:
-            if self._session is None or self._session_pid != os.getpid():
-                self._session = _build_session(self.settings)
-                self._session_pid = os.getpid()
-            return self._session
+            if self._loop_thread is None or self._pid != os.getpid():
+                # First use, or first use in a forked child: the parent's loop thread does not exist
+                # here and its sockets are the parent's, so build anew and leave those untouched.
+                self._http = _build_http_client(self.settings)
+                self._loop_thread = _LoopThread()
+                self._pid = os.getpid()
+            return self._loop_thread
+
+    def run(self, coroutine: Coroutine[Any, Any, T], *, timeout: float) -> T:
+        """Run `coroutine` on the client's loop and wait for its result. After `timeout` seconds it is
+        cancelled and `TimeoutError` raised (a last resort: fetches keep their own deadline)."""
+        loop_thread = self._started()
+        if threading.current_thread() is loop_thread.thread:
+            coroutine.close()
+            raise RuntimeError("FhirClient.run was called from the client's own loop; await instead")
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop_thread.loop)
+        try:
+            return future.result(timeout=max(0.0, timeout))
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    def get_resource(self, url: str, *, token: str | None, limits: RequestLimits) -> dict[str, Any]:
+        """`fetch` from a thread that has no event loop (scripts, benchmarks). Raises `FhirFetchError`."""
+        try:
+            return self.run(self.fetch(url, token=token, limits=limits), timeout=limits.remaining() + 1.0)
+        except TimeoutError:
+            raise FhirFetchError(FailureKind.TIMEOUT, detail="the client's loop did not answer") from None
+
+    def tasks_in_flight(self) -> int:
+        """Tasks running on the client's loop (0 once every fetch has ended): for tests and health checks."""
+        with self._lock:
+            started = self._loop_thread is not None and self._pid == os.getpid()
+        if not started:
+            return 0
+
+        async def others() -> int:
+            return len(asyncio.all_tasks()) - 1
+
+        return self.run(others(), timeout=5)
 
     def close(self) -> None:
+        """Close the connections and stop the loop thread; a later use starts them again."""
         with self._lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session.close()
+            loop_thread, http, own = self._loop_thread, self._http, self._pid == os.getpid()
+            self._loop_thread = self._http = self._pid = None
+        if loop_thread is None or http is None or not own:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(http.aclose(), loop_thread.loop).result(timeout=5)
+        except Exception as exc:  # closing must not fail a shutdown
+            log.warning("closing the FHIR connections failed: %s", type(exc).__name__)
+        loop_thread.stop()
 
     def __enter__(self) -> FhirClient:
         return self
@@ -169,264 +209,116 @@ class FhirClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def get_resource(self, url: str, *, token: str | None, limits: RequestLimits) -> dict[str, Any]:
-        """GET one FHIR resource (a Bundle for a search). Raises `FhirFetchError`."""
+    # -- one GET, on the loop -------------------------------------------------------------
+    async def fetch(self, url: str, *, token: str | None, limits: RequestLimits) -> dict[str, Any]:
+        """GET one FHIR resource (a Bundle for a search), all of it by `limits.deadline`: retries,
+        waits, headers and body included. Must run on the client's loop. Raises `FhirFetchError`."""
         headers = {"Accept": FHIR_JSON}
         if token is not None:
             if not token or not all("\x21" <= ch <= "\x7e" for ch in token):
                 raise FhirFetchError(FailureKind.INVALID_TOKEN, detail="token is not printable ASCII")
             headers["Authorization"] = f"Bearer {token}"
-        remaining = limits.remaining()
-        if remaining <= 0:
-            raise FhirFetchError(FailureKind.TIMEOUT, detail="deadline passed before the request")
-        timeout = (min(limits.connect_timeout, remaining), min(limits.read_timeout, remaining))
-        label = _resource_type_of(url)
-        started = time.monotonic()
-        deadline_marker = _REQUEST_DEADLINE.set(limits.deadline)
+        label, started = _resource_type_of(url), time.monotonic()
+        status: int | str = "-"
         try:
-            response = self.session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
-        except (requests.RequestException, Urllib3TimeoutError, ProtocolError, MaxRetryError) as exc:
-            failure = _transport_failure(exc, limits)
-            log.info("FHIR GET %s failed: %s after %.0f ms", label, failure, _ms_since(started))
-            raise failure from None
-        finally:
-            _REQUEST_DEADLINE.reset(deadline_marker)
-        with response:
-            try:
-                _raise_for_status(response)
-                body = _read_capped(response, limits)
-            except FhirFetchError as failure:
-                log.info(
-                    "FHIR GET %s -> %s: %s after %.0f ms",
-                    label,
-                    response.status_code,
-                    failure.reason,
-                    _ms_since(started),
-                )
-                raise
-        log.debug("FHIR GET %s -> %s, %d bytes in %.0f ms", label, response.status_code, len(body), _ms_since(started))
+            if limits.remaining() <= 0:
+                raise FhirFetchError(FailureKind.TIMEOUT, detail="deadline passed before the request")
+            async with asyncio.timeout(limits.remaining()):
+                response = await self._send(url, headers, limits)
+                status = response.status_code
+                try:
+                    _raise_for_status(response)
+                    body = await _read_capped(response, limits)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            log.info("FHIR GET %s -> %s: timeout (deadline) after %.0f ms", label, status, _ms_since(started))
+            raise FhirFetchError(FailureKind.TIMEOUT, detail="deadline") from None
+        except FhirFetchError as failure:
+            log.info("FHIR GET %s -> %s: %s after %.0f ms", label, status, failure.reason, _ms_since(started))
+            raise
+        log.debug("FHIR GET %s -> %s, %d bytes in %.0f ms", label, status, len(body), _ms_since(started))
         return _parse_fhir_json(body, response.headers.get("Content-Type"))
 
-    def next_pages(
-        self,
-        page: Mapping[str, Any],
-        page_url: str | None,
-        *,
-        base: FhirBase,
-        token: str | None,
-        limits: RequestLimits,
-        max_pages: int,
-    ) -> Iterator[dict[str, Any]]:
-        """Yield the pages after `page` by following `link[next]`, `max_pages` in all (with `page`).
-
-        A link is followed only when its origin is the FHIR server's (the token never goes to
-        another host). Raises `IncompletePaging` when it has to stop while a `next` link remains
-        (`max-pages`, `next-off-origin`, `next-loop`, `timeout`) and `FhirFetchError` when a page fails.
-        """
-        first_url = page_url or bundle_link(page, "self")
-        seen = {base.resolve_link(first_url, None)} if first_url else set()
-        pages = 1
-        current, current_url = page, page_url
+    async def _send(self, url: str, headers: dict[str, str], limits: RequestLimits) -> httpx.Response:
+        """The response, its body not yet read, after the retries the rules allow."""
+        http = self._http
+        if http is None:
+            raise RuntimeError("the FhirClient was closed")
+        timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
+        attempt = 0
         while True:
-            link = read_searchset(current).next_link
-            if link is None:
-                return
-            next_url = base.resolve_link(link, current_url)
-            if Origin.of(next_url) != base.origin:
-                log.warning("not following a next link to another origin than the FHIR server")
-                raise IncompletePaging("next-off-origin")
-            if next_url in seen:
-                raise IncompletePaging("next-loop")
-            if pages >= max_pages:
-                raise IncompletePaging("max-pages")
-            if limits.remaining() <= 0:
-                raise IncompletePaging("timeout")
-            seen.add(next_url)
-            current = self.get_resource(next_url, token=token, limits=limits)
-            current_url = next_url
-            if current.get("resourceType") != "Bundle":
-                raise FhirFetchError(FailureKind.BAD_RESPONSE, detail="a next page is not a Bundle")
-            pages += 1
-            yield current
+            try:
+                request = http.build_request("GET", url, headers=headers, timeout=timeout)
+                response = await http.send(request, stream=True)
+            except _CONNECTION_FAILURES as exc:  # no response at all: safe to send the GET again
+                kind = FailureKind.TIMEOUT if isinstance(exc, httpx.TimeoutException) else FailureKind.CONNECTION_ERROR
+                failure = FhirFetchError(kind, detail=type(exc).__name__)
+                wait = 0.0 if attempt == 0 else self.settings.backoff_seconds
+            except httpx.TimeoutException as exc:  # read, write or pool timeout: the time is spent
+                raise FhirFetchError(FailureKind.TIMEOUT, detail=type(exc).__name__) from None
+            except httpx.InvalidURL:
+                raise FhirFetchError(FailureKind.INVALID_URL) from None
+            except httpx.HTTPError as exc:
+                raise FhirFetchError(FailureKind.CONNECTION_ERROR, detail=type(exc).__name__) from None
+            else:
+                if response.status_code not in _RETRY_STATUSES:
+                    return response
+                await response.aclose()
+                failure = FhirFetchError(FailureKind.SERVER_ERROR, response.status_code)
+                asked = _retry_after_seconds(response.headers.get("Retry-After"))
+                if asked is not None and asked >= limits.remaining():
+                    raise failure  # the server asks for more time than this call has
+                if asked is None:
+                    wait = 0.0 if attempt == 0 else self.settings.backoff_seconds
+                else:
+                    wait = min(asked, self.settings.max_retry_after_seconds)
+            if attempt >= self.settings.retries or wait + _MIN_RETRY_BUDGET_SECONDS > limits.remaining():
+                raise failure
+            attempt += 1
+            log.debug("FHIR GET %s: %s, retry %d in %.2f s", _resource_type_of(url), failure.reason, attempt, wait)
+            await asyncio.sleep(wait)
 
 
-class _DeadlineRetry(Retry):
-    """urllib3 `Retry` bound to the deadline of the request in flight (`_REQUEST_DEADLINE`).
-
-    - a read timeout is final (never retried);
-    - no retry is started without time left for it, nor when the server's `Retry-After` asks for
-      more time than is left;
-    - waits (Retry-After, back-off) are capped by `max_retry_after` and by the time left;
-    - a malformed `Retry-After` is ignored instead of raising.
-    """
-
-    # urllib3 would also retry 413 and 429 when they carry Retry-After; we retry 502/503/504 only.
-    RETRY_AFTER_STATUS_CODES = _RETRY_STATUSES
-
-    def __init__(self, *args: Any, max_retry_after: float = 1.0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_retry_after = max_retry_after
-
-    def new(self, **kw: Any) -> _DeadlineRetry:
-        kw.setdefault("max_retry_after", self.max_retry_after)
-        return super().new(**kw)
-
-    def increment(  # type: ignore[override]
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: Any = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> _DeadlineRetry:
-        if isinstance(error, ReadTimeoutError):
-            raise error.with_traceback(_stacktrace)
-        remaining = _time_left()
-        out_of_time = remaining is not None and remaining < _MIN_RETRY_BUDGET_SECONDS
-        if not out_of_time and response is not None and remaining is not None:
-            asked = self._requested_wait(response)
-            out_of_time = asked is not None and asked >= remaining
-        if out_of_time:
-            reason = error or ResponseError(f"no time left to retry ({getattr(response, 'status', '')})")
-            raise MaxRetryError(_pool, url, reason) from reason  # type: ignore[arg-type]
-        return super().increment(method, url, response, error, _pool, _stacktrace)
-
-    def get_retry_after(self, response: Any) -> float | None:
-        asked = self._requested_wait(response)
-        return None if asked is None else _within_deadline(min(asked, self.max_retry_after))
-
-    def get_backoff_time(self) -> float:
-        return _within_deadline(super().get_backoff_time())
-
-    def _requested_wait(self, response: Any) -> float | None:
-        try:
-            return super().get_retry_after(response)
-        except InvalidHeader:
-            return None
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs), built once per process: loading the CAs takes
+    30-60 ms, which each new client (each test's app, each forked worker) would pay again."""
+    return httpx.create_ssl_context(trust_env=False)
 
 
-def _time_left() -> float | None:
-    deadline = _REQUEST_DEADLINE.get()
-    return None if deadline is None else deadline - time.monotonic()
+def _build_http_client(settings: FhirClientSettings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        verify=_tls_context(),
+        headers={"User-Agent": settings.user_agent},
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),  # never keeps a cookie
+        follow_redirects=False,
+        trust_env=False,  # no proxies, .netrc or certificate paths from the environment
+        limits=httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_keepalive_connections,
+            keepalive_expiry=settings.keepalive_expiry_seconds,
+        ),
+    )
 
 
-def _within_deadline(seconds: float) -> float:
-    remaining = _time_left()
-    if remaining is None:
-        return seconds
-    return max(0.0, min(seconds, remaining - _MIN_RETRY_BUDGET_SECONDS))
-
-
-@contextlib.contextmanager
-def _socket_deadline(connection: HTTPConnection) -> Iterator[None]:
-    """Shut the connection's socket down if the request's deadline passes while inside the block.
-
-    Socket timeouts bound each read, not a whole phase: a server dripping its status line and
-    headers a byte at a time (or its TLS handshake) would hold the fetch thread for ever.
-    """
-    deadline = _REQUEST_DEADLINE.get()
-    if deadline is None:
-        yield
-        return
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), _shut_down, (connection,))
-    timer.daemon = True
-    timer.start()
+def _retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` in seconds (delay-seconds or an HTTP date); None when absent or malformed."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
     try:
-        yield
-    finally:
-        timer.cancel()
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
-def _shut_down(connection: HTTPConnection) -> None:
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-class _DeadlineConnection:
-    """Connect and read the response head under the call's deadline (mixed into the HTTP and HTTPS classes)."""
-
-    def connect(self) -> None:
-        with _socket_deadline(self):
-            super().connect()  # type: ignore[misc]
-
-    def getresponse(self) -> Any:
-        with _socket_deadline(self):
-            return super().getresponse()  # type: ignore[misc]
-
-
-class _DeadlineHTTPConnection(_DeadlineConnection, HTTPConnection):
-    pass
-
-
-class _DeadlineHTTPSConnection(_DeadlineConnection, HTTPSConnection):
-    pass
-
-
-class _DeadlineHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _DeadlineHTTPConnection
-
-
-class _DeadlineHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _DeadlineHTTPSConnection
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """Connections whose connect and response-header phases end at the request's deadline."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
-
-
-def _build_session(settings: FhirClientSettings) -> requests.Session:
-    retry = _DeadlineRetry(
-        total=settings.retries,
-        connect=settings.retries,
-        read=settings.retries,  # a connection dropped before the response; read timeouts are final
-        status=settings.retries,
-        other=0,
-        redirect=0,
-        allowed_methods=frozenset({"GET"}),
-        status_forcelist=_RETRY_STATUSES,
-        backoff_factor=settings.backoff_factor,
-        backoff_max=settings.backoff_max_seconds,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-        raise_on_redirect=False,
-        max_retry_after=settings.max_retry_after_seconds,
-    )
-    adapter = _DeadlineAdapter(
-        pool_connections=settings.pool_connections, pool_maxsize=settings.pool_maxsize, max_retries=retry
-    )
-    session = requests.Session()
-    session.trust_env = False  # no proxies or .netrc credentials from the environment
-    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # never keep cookies
-    session.headers["User-Agent"] = settings.user_agent
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-def _transport_failure(exc: BaseException, limits: RequestLimits) -> FhirFetchError:
-    if limits.remaining() <= 0 or _is_timeout(exc):
-        return FhirFetchError(FailureKind.TIMEOUT, detail=type(exc).__name__)
-    return FhirFetchError(FailureKind.CONNECTION_ERROR, detail=type(exc).__name__)
-
-
-def _is_timeout(exc: BaseException, depth: int = 0) -> bool:
-    """Whether a (possibly wrapped) requests/urllib3 error is a timeout; a refused connection isn't."""
-    if depth > 5 or isinstance(exc, NewConnectionError):
-        return False
-    if isinstance(exc, requests.Timeout | Urllib3TimeoutError | TimeoutError):
-        return True
-    inner = [getattr(exc, "reason", None), *getattr(exc, "args", ())]
-    return any(isinstance(e, BaseException) and _is_timeout(e, depth + 1) for e in inner)
-
-
-def _raise_for_status(response: requests.Response) -> None:
+def _raise_for_status(response: httpx.Response) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
@@ -443,33 +335,22 @@ def _raise_for_status(response: requests.Response) -> None:
     raise FhirFetchError(FailureKind.HTTP_ERROR, status)
 
 
-def _read_capped(response: requests.Response, limits: RequestLimits) -> bytes:
-    """The decoded body, refusing more than `limits.max_bytes` and stopping at the deadline.
-
-    `read1` returns after at most one socket read, so a server trickling bytes cannot hold the
-    thread past the deadline by more than one read timeout.
-    """
+async def _read_capped(response: httpx.Response, limits: RequestLimits) -> bytes:
+    """The decoded body, refusing more than `limits.max_bytes` (declared or received)."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
         raise FhirFetchError(FailureKind.TOO_LARGE, response.status_code, detail="Content-Length over cap")
-    raw = response.raw
-    read = getattr(raw, "read1", None) or raw.read
     chunks: list[bytes] = []
     size = 0
     try:
-        while True:
-            chunk = read(_CHUNK_BYTES, decode_content=True)
-            if not chunk:
-                break
+        async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limits.max_bytes:
                 raise FhirFetchError(FailureKind.TOO_LARGE, response.status_code, detail="body over cap")
-            if limits.remaining() <= 0:
-                raise FhirFetchError(FailureKind.TIMEOUT, response.status_code, detail="body not read in time")
             chunks.append(chunk)
-    except (ReadTimeoutError, Urllib3TimeoutError, TimeoutError) as exc:
+    except httpx.TimeoutException as exc:
         raise FhirFetchError(FailureKind.TIMEOUT, response.status_code, detail=type(exc).__name__) from None
-    except (ProtocolError, DecodeError, OSError) as exc:
+    except httpx.HTTPError as exc:  # reset, closed early, undecodable gzip
         raise FhirFetchError(
             FailureKind.CONNECTION_ERROR, response.status_code, detail=f"body cut: {type(exc).__name__}"
         ) from None
@@ -491,7 +372,10 @@ def _parse_fhir_json(body: bytes, content_type: str | None) -> dict[str, Any]:
 
 def _resource_type_of(url: str) -> str:
     """For the log: the last path segment that looks like a resource type, never ids or queries."""
-    segments = [s for s in urlsplit(url).path.split("/") if s]
+    try:
+        segments = [s for s in urlsplit(url).path.split("/") if s]
+    except ValueError:
+        return "?"
     types = [s for s in segments if s[:1].isupper() and s.isalpha()]
     return types[-1] if types else "?"
 

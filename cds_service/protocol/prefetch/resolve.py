@@ -10,25 +10,27 @@ The decision per key (CDS Hooks 2.0 § "Prefetch"; notes §1.4):
 - absent → fetched from `fhirServer` (`fetched`, `empty` for a read answering 404 or an empty
   search, or `failed` with a reason); a template whose token has no value → `skipped`.
 
-Fetches run concurrently on a thread pool under one overall deadline: a key not done by then is
-`failed: timeout` (or `partial: timeout` when some pages had arrived) and the call returns on time.
-Which keys are essential, and when to answer 412, is the caller's decision.
+The keys that need the FHIR server are fetched concurrently, as tasks on the client's event loop,
+under one deadline for the whole call: every request ends by it (`FhirClient.fetch`), so a key
+not done by then is `failed: timeout`, or `partial: timeout` with the pages that had arrived, and
+the call returns on time. Which keys are essential, and when to answer 412, is the caller's decision.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-import threading
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
-from .bundles import is_bundle, is_operation_outcome, read_searchset
-from .fhir_base import FhirBase, InvalidFhirServerError, Origin
-from .fhir_client import FailureKind, FhirClient, FhirFetchError, IncompletePaging, RequestLimits
+from cds_service.protocol.origins import Origin
+
+from .bundles import bundle_link, is_bundle, is_operation_outcome, read_searchset
+from .fhir_base import FhirBase, InvalidFhirServerError
+from .fhir_client import FailureKind, FhirClient, FhirFetchError, RequestLimits
 from .result import KeyResult, PrefetchResult, PrefetchStatus
 from .templates import render_template
 
@@ -39,6 +41,9 @@ log = logging.getLogger(__name__)
 SOURCE_PREFETCH = "prefetch"
 SOURCE_FHIR_SERVER = "fhir-server"
 _OUTCOME_CODE = re.compile(r"[a-z][a-z-]{0,40}")
+# How long past the deadline a request thread waits for the loop before giving up on it. Fetches end
+# by the deadline on their own; this only matters if the loop itself is stalled.
+_LOOP_GRACE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class FetchPolicy:
 
     `allow_tokenless_servers`: URLs or origins of open servers (test sandboxes) that may be queried
     without a token; any other server without a token gives `failed: token-required`.
+    `max_workers`: keys fetched at once in one call (the others wait for a turn, within the deadline).
     """
 
     allow_tokenless_servers: tuple[str, ...] = ()
@@ -107,23 +113,17 @@ class FetchPolicy:
 
 
 class PrefetchResolver:
-    """Resolves prefetch with one client (one connection pool) for the life of the application.
+    """Resolves prefetch with one client (one connection pool) for the life of the application."""
 
-    Each call gets its own fetch threads (at most `policy.max_workers`) unless an `executor` is given:
-    with one pool shared by all calls, concurrent calls to a slow FHIR server queued every other
-    call's fetches behind theirs, and a healthy key came back `failed: timeout` (tests/robustness).
-    """
-
-    def __init__(self, client: FhirClient, policy: FetchPolicy, executor: Executor | None = None) -> None:
+    def __init__(self, client: FhirClient, policy: FetchPolicy) -> None:
         self.client = client
         self.policy = policy
-        self._executor = executor
 
     def resolve(self, templates: Mapping[str, str], request: PrefetchRequest) -> PrefetchResult:
-        return resolve_prefetch(templates, request, self.client, self.policy, executor=self._executor)
+        return resolve_prefetch(templates, request, self.client, self.policy)
 
     def close(self) -> None:
-        """Nothing to release: a call's own fetch threads end with it (by its deadline)."""
+        """Nothing to release: the client owns the connections, and no fetch outlives its call."""
 
 
 def resolve_prefetch(
@@ -131,31 +131,30 @@ def resolve_prefetch(
     request: PrefetchRequest,
     client: FhirClient,
     policy: FetchPolicy,
-    *,
-    executor: Executor | None = None,
 ) -> PrefetchResult:
     """The data for every template key. Returns by `policy.deadline_seconds` (plus scheduling noise).
 
     Raises `UnsafeTokenValueError` (→ 400) when a context value would alter a query, and
-    `InvalidTemplateError` for a malformed template. Without an `executor`, a pool is made for
-    this call.
+    `InvalidTemplateError` for a malformed template, both before any request is sent.
     """
     run = _Resolution(request, client, policy)
     queries = {key: render_template(template, request.context) for key, template in templates.items()}
     prefetch = request.prefetch or {}
     results: dict[str, KeyResult] = {}
-    jobs: dict[str, _Job] = {}
+    fetches: dict[str, _KeyFetch] = {}
     for key, query in queries.items():
         value = prefetch.get(key, _ABSENT)
-        if value is not _ABSENT and not _is_prefetch_value(value):
-            log.warning("prefetch %s: the value is neither a FHIR resource nor null; treated as absent", key)
-            value = _ABSENT
-        outcome = run.from_prefetch(key, value) if value is not _ABSENT else run.from_server(key, query)
-        if isinstance(outcome, _Job):
-            jobs[key] = outcome
+        if _is_prefetch_value(value):
+            outcome = run.from_prefetch(key, value)
         else:
+            if value is not _ABSENT:
+                log.warning("prefetch %s: the value is neither a FHIR resource nor null; treated as absent", key)
+            outcome = run.from_server(key, query)
+        if isinstance(outcome, KeyResult):
             results[key] = outcome
-    results.update(run.run_jobs(jobs, executor))
+        else:
+            fetches[key] = outcome
+    results.update(run.fetch_all(fetches))
     ordered = {key: results[key] for key in templates}
     for result in ordered.values():
         log.log(
@@ -175,9 +174,12 @@ class _Absent:
 
 
 _ABSENT: Any = _Absent()
+#: The network part of one key, run on the client's loop; it always returns the key's result.
+_KeyFetch = Callable[[], Awaitable[KeyResult]]
 
 
-def _is_prefetch_value(value: object) -> bool:
+def _is_prefetch_value(value: object) -> TypeGuard[Mapping[str, Any] | None]:
+    """`null` or a FHIR resource: a value the client sent for the key (absent is `_ABSENT`)."""
     return value is None or (isinstance(value, Mapping) and isinstance(value.get("resourceType"), str))
 
 
@@ -204,34 +206,6 @@ class _Access:
         return cls(base, None, "token-required")
 
 
-class _Progress:
-    """The pages a job has read so far, so a job cut off by the deadline still yields them."""
-
-    def __init__(self, resources: tuple[dict[str, Any], ...] = (), pages: int = 0) -> None:
-        self._lock = threading.Lock()
-        self._resources = list(resources)
-        self._pages = pages
-
-    def add_page(self, resources: tuple[dict[str, Any], ...]) -> None:
-        with self._lock:
-            self._resources.extend(resources)
-            self._pages += 1
-
-    def snapshot(self) -> tuple[tuple[dict[str, Any], ...], int]:
-        with self._lock:
-            return tuple(self._resources), self._pages
-
-
-@dataclass(frozen=True)
-class _Job:
-    """Work for the pool: `work(progress)` returns the key's result."""
-
-    key: str
-    source: str
-    work: Callable[[_Progress], KeyResult]
-    progress: _Progress
-
-
 @dataclass(frozen=True)
 class _QueryShape:
     """What a rendered template asks for: a read of `resource_type`, or a search (a Bundle)."""
@@ -250,6 +224,18 @@ class _QueryShape:
         return cls(is_read, segments[0] if is_read else None)
 
 
+@dataclass
+class _Pages:
+    """The resources of the search pages read so far for one key."""
+
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, resources: tuple[dict[str, Any], ...]) -> None:
+        self.resources.extend(resources)
+        self.count += 1
+
+
 class _Resolution:
     """One call of `resolve_prefetch`: its clock, access decision and per-key steps."""
 
@@ -261,14 +247,11 @@ class _Resolution:
         self.limits = policy.limits(self.deadline)
         self.access = _Access.decide(request, policy)
 
-    def elapsed_ms(self) -> float:
-        return (time.monotonic() - self.started) * 1000
-
     def result(self, key: str, status: PrefetchStatus, **fields: Any) -> KeyResult:
-        return KeyResult(key=key, status=status, elapsed_ms=self.elapsed_ms(), **fields)
+        return KeyResult(key=key, status=status, elapsed_ms=(time.monotonic() - self.started) * 1000, **fields)
 
     # -- the request supplied the key ------------------------------------------------------
-    def from_prefetch(self, key: str, value: Mapping[str, Any] | None) -> KeyResult | _Job:
+    def from_prefetch(self, key: str, value: Mapping[str, Any] | None) -> KeyResult | _KeyFetch:
         if value is None:
             return self.result(key, PrefetchStatus.EMPTY, reason="null", source=SOURCE_PREFETCH)
         if is_operation_outcome(value):
@@ -280,35 +263,34 @@ class _Resolution:
         if page.is_error_only:
             reason = _outcome_reason(page.outcomes[0])
             return self.result(key, PrefetchStatus.UNAVAILABLE, reason=reason, source=SOURCE_PREFETCH, pages=1)
-        progress = _Progress(page.resources, pages=1)
+        pages = _Pages()
+        pages.add(page.resources)
         if page.next_link is None:
-            return self.finish(key, SOURCE_PREFETCH, progress, stopped=None)
+            return self.finish(key, SOURCE_PREFETCH, pages, stopped=None)
         if self.access.refusal is not None:
-            return self.finish(key, SOURCE_PREFETCH, progress, stopped=f"paging-not-allowed: {self.access.refusal}")
+            return self.finish(key, SOURCE_PREFETCH, pages, stopped=f"paging-not-allowed: {self.access.refusal}")
 
-        def follow(progress: _Progress) -> KeyResult:
-            return self.finish(key, SOURCE_PREFETCH, progress, self.follow_pages(value, None, progress))
+        async def follow() -> KeyResult:
+            return self.finish(key, SOURCE_PREFETCH, pages, await self.follow_pages(value, None, pages))
 
-        return _Job(key, SOURCE_PREFETCH, follow, progress)
+        return follow
 
     # -- the key is absent: the FHIR fallback ----------------------------------------------
-    def from_server(self, key: str, query: str | None) -> KeyResult | _Job:
+    def from_server(self, key: str, query: str | None) -> KeyResult | _KeyFetch:
         if query is None:
             return self.result(key, PrefetchStatus.SKIPPED, reason="unresolved-token")
-        if self.access.refusal is not None:
+        if self.access.refusal is not None or self.access.base is None:
             return self.result(key, PrefetchStatus.FAILED, reason=self.access.refusal)
-        assert self.access.base is not None  # noqa: S101 - implied by refusal is None
         url = self.access.base.join(query)
-        shape = _QueryShape.of(query)
 
-        def fetch(progress: _Progress) -> KeyResult:
-            return self.fetch(key, url, shape, progress)
+        async def fetch() -> KeyResult:
+            return await self.fetch(key, url, _QueryShape.of(query))
 
-        return _Job(key, SOURCE_FHIR_SERVER, fetch, _Progress())
+        return fetch
 
-    def fetch(self, key: str, url: str, shape: _QueryShape, progress: _Progress) -> KeyResult:
+    async def fetch(self, key: str, url: str, shape: _QueryShape) -> KeyResult:
         try:
-            resource = self.client.get_resource(url, token=self.access.token, limits=self.limits)
+            resource = await self.client.fetch(url, token=self.access.token, limits=self.limits)
         except FhirFetchError as failure:
             if shape.is_read and failure.kind is FailureKind.NOT_FOUND:
                 return self.result(key, PrefetchStatus.EMPTY, reason="not-found", source=SOURCE_FHIR_SERVER)
@@ -318,86 +300,85 @@ class _Resolution:
         if shape.is_read:
             if resource["resourceType"] != shape.resource_type:
                 return self.result(key, PrefetchStatus.FAILED, reason=FailureKind.BAD_RESPONSE.value)
-            progress.add_page((resource,))
-            return self.finish(key, SOURCE_FHIR_SERVER, progress, stopped=None, pages=0)
+            return self.result(
+                key, PrefetchStatus.FETCHED, resources=(resource,), pages=0, source=SOURCE_FHIR_SERVER
+            )
         if not is_bundle(resource):
             return self.result(key, PrefetchStatus.FAILED, reason=FailureKind.BAD_RESPONSE.value)
         page = read_searchset(resource)
         if page.is_error_only:
             return self.result(key, PrefetchStatus.FAILED, reason=_outcome_reason(page.outcomes[0]), pages=1)
-        progress.add_page(page.resources)
-        return self.finish(key, SOURCE_FHIR_SERVER, progress, self.follow_pages(resource, url, progress))
+        pages = _Pages()
+        pages.add(page.resources)
+        return self.finish(key, SOURCE_FHIR_SERVER, pages, await self.follow_pages(resource, url, pages))
 
     # -- shared steps ----------------------------------------------------------------------
-    def follow_pages(self, first: Mapping[str, Any], first_url: str | None, progress: _Progress) -> str | None:
-        """Read the `next` pages into `progress`; the reason paging stopped early, or None."""
-        assert self.access.base is not None  # noqa: S101 - callers checked the access
-        pages = self.client.next_pages(
-            first,
-            first_url,
-            base=self.access.base,
-            token=self.access.token,
-            limits=self.limits,
-            max_pages=self.policy.max_pages,
-        )
-        try:
-            for page in pages:
-                progress.add_page(read_searchset(page).resources)
-        except (IncompletePaging, FhirFetchError) as stop:
-            return stop.reason
+    async def follow_pages(self, first: Mapping[str, Any], first_url: str | None, pages: _Pages) -> str | None:
+        """Read the `next` pages into `pages`; the reason paging stopped before the last page, or None.
+
+        A link is followed only to the FHIR server's origin (the token never goes to another host),
+        never twice (`next-loop`) and never past `max_pages` (the first page included).
+        """
+        base = self.access.base
+        if base is None:  # callers checked the access
+            return "paging-not-allowed"
+        known_url = first_url or bundle_link(first, "self")
+        seen = {base.resolve_link(known_url, None)} if known_url else set()
+        current, current_url = first, first_url
+        while (link := read_searchset(current).next_link) is not None:
+            next_url = base.resolve_link(link, current_url)
+            if next_url is None or not base.is_same_origin(next_url):
+                log.warning("not following a next link to another origin than the FHIR server")
+                return "next-off-origin"
+            if next_url in seen:
+                return "next-loop"
+            if pages.count >= self.policy.max_pages:
+                return "max-pages"
+            seen.add(next_url)
+            try:
+                current = await self.client.fetch(next_url, token=self.access.token, limits=self.limits)
+            except FhirFetchError as failure:
+                return failure.reason
+            if not is_bundle(current):
+                return FailureKind.BAD_RESPONSE.value
+            pages.add(read_searchset(current).resources)
+            current_url = next_url
         return None
 
-    def finish(
-        self, key: str, source: str, progress: _Progress, stopped: str | None, pages: int | None = None
-    ) -> KeyResult:
-        resources, pages_read = progress.snapshot()
-        pages = pages_read if pages is None else pages
+    def finish(self, key: str, source: str, pages: _Pages, stopped: str | None) -> KeyResult:
+        resources = tuple(pages.resources)
         if stopped is not None:
-            return self.result(
-                key, PrefetchStatus.PARTIAL, resources=resources, reason=stopped, pages=pages, source=source
-            )
+            status = PrefetchStatus.PARTIAL
+            return self.result(key, status, resources=resources, reason=stopped, pages=pages.count, source=source)
         if not resources:
-            return self.result(key, PrefetchStatus.EMPTY, pages=pages, source=source)
+            return self.result(key, PrefetchStatus.EMPTY, pages=pages.count, source=source)
         status = PrefetchStatus.SUPPLIED if source == SOURCE_PREFETCH else PrefetchStatus.FETCHED
-        return self.result(key, status, resources=resources, pages=pages, source=source)
+        return self.result(key, status, resources=resources, pages=pages.count, source=source)
 
-    def run_jobs(self, jobs: Mapping[str, _Job], executor: Executor | None) -> dict[str, KeyResult]:
-        if not jobs:
+    # -- running the fetches ---------------------------------------------------------------
+    def fetch_all(self, fetches: Mapping[str, _KeyFetch]) -> dict[str, KeyResult]:
+        """Run the keys' fetches concurrently on the client's loop; every one is over by the deadline."""
+        if not fetches:
             return {}
-        own_pool = None
-        if executor is None:
-            executor = own_pool = ThreadPoolExecutor(
-                max_workers=min(self.policy.max_workers, len(jobs)), thread_name_prefix="prefetch"
-            )
         try:
-            futures: dict[Future[KeyResult], _Job] = {
-                executor.submit(job.work, job.progress): job for job in jobs.values()
-            }
-            done, _ = wait(futures, timeout=max(0.0, self.deadline - time.monotonic()))
-            return {job.key: self.collect(future, job, future in done) for future, job in futures.items()}
-        finally:
-            if own_pool is not None:
-                own_pool.shutdown(wait=False, cancel_futures=True)
+            return self.client.run(self._fetch_all(fetches), timeout=self.limits.remaining() + _LOOP_GRACE_SECONDS)
+        except TimeoutError:  # the loop did not finish them in time: it was stalled, not the server
+            log.error("prefetch: the FHIR client's loop did not finish within the deadline")
+            return {key: self.result(key, PrefetchStatus.FAILED, reason=FailureKind.TIMEOUT.value) for key in fetches}
 
-    def collect(self, future: Future[KeyResult], job: _Job, done: bool) -> KeyResult:
-        if not done:
-            future.cancel()
-            resources, pages = job.progress.snapshot()
-            if resources or job.source == SOURCE_PREFETCH:  # keep the pages that came
-                return self.result(
-                    job.key,
-                    PrefetchStatus.PARTIAL,
-                    resources=resources,
-                    reason="timeout",
-                    pages=pages,
-                    source=job.source,
-                )
-            return self.result(job.key, PrefetchStatus.FAILED, reason=FailureKind.TIMEOUT.value, pages=pages)
-        try:
-            return future.result()
-        except Exception as exc:  # a bug in one key must not take the others down
-            log.error("prefetch %s: internal error %s", job.key, type(exc).__name__)
-            return self.result(job.key, PrefetchStatus.FAILED, reason="internal-error")
+    async def _fetch_all(self, fetches: Mapping[str, _KeyFetch]) -> dict[str, KeyResult]:
+        turns = asyncio.Semaphore(self.policy.max_workers)
+
+        async def one(key: str, fetch: _KeyFetch) -> KeyResult:
+            async with turns:
+                try:
+                    return await fetch()
+                except Exception as exc:  # a bug in one key must not take the others down
+                    log.error("prefetch %s: internal error %s", key, type(exc).__name__)
+                    return self.result(key, PrefetchStatus.FAILED, reason="internal-error")
+
+        results = await asyncio.gather(*(one(key, fetch) for key, fetch in fetches.items()))
+        return dict(zip(fetches, results, strict=True))
 
 
 def _outcome_reason(outcome: Mapping[str, Any]) -> str:
