@@ -18,7 +18,9 @@ and the field (``feedback[2].outcome: ...``) and never echo a value (a ``userCom
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -33,20 +35,74 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from cds_service.store.feedback_entries import (
-    Coding,
-    FeedbackBatch,
-    FeedbackEntry,
-    FeedbackEntryError,
-    OverrideReason,
-    normalise_uuid,
-    parse_rfc3339,
-)
+from cds_service.store.feedback_entries import Coding, FeedbackEntry, OverrideReason, normalise_uuid
 
+_RFC3339 = re.compile(
+    r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[Tt]"
+    r"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})(?P<fraction>\.\d+)?"
+    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})$"
+)
 MAX_CODE_LENGTH = 256
 MAX_SYSTEM_LENGTH = 512
 MAX_DISPLAY_LENGTH = 1024
 MAX_COMMENT_LENGTH = 10_000
+
+
+@dataclass(frozen=True)
+class FeedbackEntryError:
+    """A problem with entry `index` (None: the body as a whole), e.g. `feedback[1].outcome: ...`."""
+
+    index: int | None
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackBatch:
+    """The valid entries of a feedback body and the errors of the invalid ones."""
+
+    entries: list[FeedbackEntry]
+    errors: list[FeedbackEntryError]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """Parse an RFC 3339 (section 5.6) date-time with an offset and return it in UTC.
+
+    Fractions beyond microseconds are truncated; a leap second (`:60`) is clamped to
+    `:59.999999`. Raises ValueError when the text is not RFC 3339 or not a real instant.
+    """
+    match = _RFC3339.match(value)
+    if match is None:
+        raise ValueError("not an RFC 3339 date-time with a time zone offset")
+    second = int(match["second"])
+    fraction = match["fraction"] or ""
+    microsecond = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    if second == 60:
+        second, microsecond = 59, 999_999
+    offset = match["offset"]
+    if offset in ("Z", "z"):
+        tz = UTC
+    else:
+        sign = 1 if offset[0] == "+" else -1
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        if hours > 23 or minutes > 59:
+            raise ValueError("time zone offset out of range")
+        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    parsed = datetime(
+        int(match["year"]),
+        int(match["month"]),
+        int(match["day"]),
+        int(match["hour"]),
+        int(match["minute"]),
+        second,
+        microsecond,
+        tzinfo=tz,
+    )
+    return parsed.astimezone(UTC)
 
 
 def _required(value: object) -> object:

@@ -2,7 +2,7 @@
 
 Callers wire `open_store(url)` and depend on the protocols in `ports`; the modules each do one job:
 `engine` (connections, transactions, errors), `tables`, `migrate` (+ `migrations/`), `audit_log`,
-`feedback` (+ `feedback_entries`, the request body's validation) and `report`.
+`feedback` (+ `feedback_entries`, the validated entries it stores) and `report`.
 """
 
 from .audit_log import (
@@ -17,16 +17,7 @@ from .audit_log import (
 )
 from .errors import SchemaVersionError, StoreError, StoreUnavailable
 from .feedback import SavedFeedback, SqlFeedbackLog
-from .feedback_entries import (
-    Coding,
-    FeedbackBatch,
-    FeedbackEntry,
-    FeedbackEntryError,
-    OverrideReason,
-    feedback_idempotency_key,
-    parse_feedback,
-    parse_rfc3339,
-)
+from .feedback_entries import Coding, FeedbackEntry, OverrideReason, feedback_idempotency_key
 from .ports import AuditLog, FeedbackLog, Readiness
 from .report import KindReport, ReasonCount, Report, override_report, render_report
 from .store import Store, open_store
@@ -40,9 +31,7 @@ __all__ = [
     "AuditedRisk",
     "AuditedStage",
     "Coding",
-    "FeedbackBatch",
     "FeedbackEntry",
-    "FeedbackEntryError",
     "FeedbackLog",
     "IssuedCard",
     "KindReport",
@@ -60,7 +49,5 @@ __all__ = [
     "feedback_idempotency_key",
     "open_store",
     "override_report",
-    "parse_feedback",
-    "parse_rfc3339",
     "render_report",
 ]

@@ -10,13 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cds_service.protocol.feedback import parse_feedback
+from cds_service.protocol.feedback import parse_feedback, parse_rfc3339
 from cds_service.store import (
     Coding,
     FeedbackEntry,
     OverrideReason,
     feedback_idempotency_key,
-    parse_rfc3339,
 )
 
 CARD = "7f1a0b52-3c4d-4e5f-8a9b-0c1d2e3f4a5b"

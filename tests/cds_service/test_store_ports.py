@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from cds_service.protocol.feedback import parse_feedback
 from cds_service.store import (
     AuditLog,
     AuditRecord,
@@ -16,7 +17,6 @@ from cds_service.store import (
     Store,
     StoreUnavailable,
     open_store,
-    parse_feedback,
 )
 from tests.support.store_fakes import InMemoryAuditLog, InMemoryFeedbackLog, InMemoryReadiness
 

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from cds_service.store import AuditRecord, IssuedCard, SchemaVersionError, open_store, parse_feedback
+from cds_service.protocol.feedback import parse_feedback
+from cds_service.store import AuditRecord, IssuedCard, SchemaVersionError, open_store
 from cds_service.store.engine import Database
 from cds_service.store.migrate import downgrade_schema, head_revision, upgrade_schema
 from cds_service.store.tables import audit_log, metadata

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from cds_service.protocol.feedback import parse_feedback
 from cds_service.store import (
     AuditRecord,
     FeedbackEntry,
@@ -29,7 +30,6 @@ from cds_service.store import (
     StoreUnavailable,
     open_store,
     override_report,
-    parse_feedback,
     render_report,
 )
 from cds_service.store.migrate import head_revision
