@@ -14,18 +14,10 @@ import logging
 from cds_service.protocol.pipeline import CallResult
 from cds_service.settings import Settings
 from cds_service.store import AuditedResults, AuditedRisk, AuditedStage, AuditLog, AuditRecord, StoreError
-from cds_service.store.audit_log import PrefetchOutcome
 from neuroblastoma.results import Classification
 from neuroblastoma.sources import RULESET_VERSION
 
 logger = logging.getLogger("nbcds")
-
-# Prefetch statuses as the audit store records them.
-_AUDIT_OUTCOME: dict[str, PrefetchOutcome] = {
-    "supplied": "supplied", "fetched": "fetched", "empty": "empty", "failed": "failed",
-    "unavailable": "unavailable", "partial": "partial", "skipped": "missing",
-}
-
 
 def audit_patient_ref(settings: Settings, patient_id: str) -> str:
     """The FHIR patient id, or a keyed hash of it when the deployment asks for one."""
@@ -67,7 +59,7 @@ def audit_record(result: CallResult, settings: Settings) -> AuditRecord:
         patient_ref=audit_patient_ref(settings, request.patient_id) if request else None,
         results=audited_results(answer.classification if answer else None),
         card_uuids=tuple(card.uuid for card in answer.issued()) if answer else (),
-        prefetch={key: _AUDIT_OUTCOME[str(data[key].status)] for key in result.declaration.prefetch} if data else {},
+        prefetch={key: data[key].status for key in result.declaration.prefetch} if data else {},
     )
 
 

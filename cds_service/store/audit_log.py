@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import (
@@ -28,6 +28,8 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
+
+from cds_service.protocol.prefetch.result import PrefetchStatus
 
 from .engine import Database
 from .feedback_entries import normalise_uuid
@@ -47,8 +49,9 @@ __all__ = [
 ]
 
 CARD_KINDS: tuple[str, ...] = ("stage-risk", "missing-data", "work-up", "resection-check")
-PrefetchOutcome = Literal["supplied", "fetched", "missing", "failed", "empty", "unavailable", "partial"]
-PREFETCH_OUTCOMES: tuple[str, ...] = get_args(PrefetchOutcome)
+#: A prefetch key's outcome: the pipeline's own status names (one vocabulary, `PrefetchStatus`).
+PrefetchOutcome = PrefetchStatus
+PREFETCH_OUTCOMES: tuple[str, ...] = tuple(status.value for status in PrefetchStatus)
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9._:/|=+@-]+$"
 _SHORT_CODE_PATTERN = r"^[A-Za-z0-9 ._+/()-]+$"

@@ -102,7 +102,7 @@ def audit(**overrides: Any) -> AuditRecord:
         "prefetch": {
             "patient": "supplied",
             "conditions": "fetched",
-            "observations": "missing",
+            "observations": "skipped",
             "mibg": "empty",
         },
     }

@@ -146,7 +146,7 @@ def legacy_audit_rows() -> list[dict[str, Any]]:
             "card_uuids": [] if rejected or number else list(CARD_UUIDS),
             "latency_ms": 10.0 + number,
             "http_status": 401 if rejected else 200,
-            "prefetch": {} if rejected else {"patient": "supplied", "conditions": "fetched"},
+            "prefetch": {} if rejected else {"patient": "supplied", "conditions": "fetched", "observations": "missing"},
         })
     return rows
 
