@@ -19,12 +19,19 @@ from neuroblastoma.sources import RULESET_VERSION
 
 logger = logging.getLogger("nbcds")
 
-def audit_patient_ref(settings: Settings, patient_id: str) -> str:
-    """The FHIR patient id, or a keyed hash of it when the deployment asks for one."""
-    if settings.audit_patient_id == "keyed-hash" and settings.audit_hash_key is not None:
-        key = settings.audit_hash_key.get_secret_value().encode()
-        return "hmac-sha256:" + hmac.new(key, patient_id.encode(), hashlib.sha256).hexdigest()[:48]
-    return patient_id
+
+def audit_patient_ref(settings: Settings, patient_id: str) -> str | None:
+    """The FHIR patient id, or a keyed hash of it (the production default).
+
+    Keyed-hash mode without a key (a production app built despite `production_problems`) records no
+    patient at all rather than the plain id.
+    """
+    if settings.patient_id_in_audit == "fhir-id":
+        return patient_id
+    if settings.audit_hash_key is None:
+        return None
+    key = settings.audit_hash_key.get_secret_value().encode()
+    return "hmac-sha256:" + hmac.new(key, patient_id.encode(), hashlib.sha256).hexdigest()[:48]
 
 
 def audited_results(classification: Classification | None) -> AuditedResults:

@@ -1,6 +1,6 @@
 """Authentication of CDS clients (the EHR's `Authorization: Bearer <JWT>`), per CDS Hooks 2.0.
 
-The HTTP layer calls `ClientTokenVerifier.verify(header, called_url)` on discovery, service and
+The HTTP layer calls `ClientTokenVerifier.verify(header, endpoint_urls)` on discovery, service and
 feedback requests and turns any `ClientAuthError` into a bare 401 (logging only `err.reason`).
 """
 
@@ -11,7 +11,8 @@ from .client_token import (
     VerifiedClient,
 )
 from .jwks_cache import ALLOWED_ALGORITHMS, JwksCache, JwksUnavailableError, parse_jwks
-from .replay_cache import InMemoryReplayCache, ReplayCache, ReplayCacheFullError
+from .key_fetch import JwksFetchError, KeySetFetcher, KeySetSource
+from .replay_cache import FallbackReplayCache, InMemoryReplayCache, ReplayCache, ReplayCacheFullError
 from .trusted_issuers import (
     SANDBOX_ISSUER,
     SANDBOX_JKU,
@@ -30,9 +31,13 @@ __all__ = [
     "AuthFailureReason",
     "ClientAuthError",
     "ClientTokenVerifier",
+    "FallbackReplayCache",
     "InMemoryReplayCache",
     "JwksCache",
+    "JwksFetchError",
     "JwksUnavailableError",
+    "KeySetFetcher",
+    "KeySetSource",
     "ReplayCache",
     "ReplayCacheFullError",
     "TrustedIssuer",

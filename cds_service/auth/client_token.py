@@ -7,13 +7,17 @@ service and feedback call. We accept it only if
   key would otherwise verify), `kid` names a key in the issuer's configured JWK Set;
 - `iss` is allow-listed and a `jku`, if sent, is one configured for that issuer (never fetched
   because the token says so);
-- `aud` equals the URL actually called (after normalising slashes: the sandbox calls
-  `.../cds-services//id`) or an audience configured for the issuer (MELD, Epic);
+- `aud` equals the endpoint URL called, as the deployment configured it (never as the request's
+  `Host` or `X-Forwarded-*` headers say: the HTTP layer passes `NBCDS_PUBLIC_BASE_URL` + the path),
+  after normalising slashes (the sandbox calls `.../cds-services//id`), or an audience configured
+  for the issuer (MELD, Epic);
 - `exp`, `iat` (and `nbf` if present) hold within a leeway (the sandbox rounds `iat` up);
 - `jti` was not seen before (replay), and `tenant` is allow-listed when the issuer restricts it.
 
 Every failure is a `ClientAuthError` with a short reason for the log; the token itself is never
-put into an exception or a log line. The HTTP layer answers 401 without detail.
+put into an exception or a log line. The HTTP layer answers 401 without detail. An audience
+mismatch also carries the audiences expected and received (bounded), so an integrator can see
+which URL their EHR was configured with: they are not secret.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -45,6 +49,7 @@ from jwt.exceptions import (
 from cds_service.protocol.origins import canonical_url
 
 from .jwks_cache import ALLOWED_ALGORITHMS, JwksCache, JwksUnavailableError
+from .key_fetch import DEFAULT_FETCHER, KeySetSource
 from .replay_cache import InMemoryReplayCache, ReplayCache, ReplayCacheFullError
 from .trusted_issuers import TrustedIssuer, TrustedIssuerConfigError
 
@@ -57,6 +62,8 @@ __all__ = [
 
 _MAX_TOKEN_CHARS = 16 * 1024
 _MAX_ID_CHARS = 256
+_MAX_LOGGED_AUDIENCES = 4
+_MAX_LOGGED_AUDIENCE_CHARS = 200
 # Year 9999: anything beyond is not a timestamp a real client sends, and it keeps datetime happy.
 _MAX_TIMESTAMP = 253_402_300_799
 _JWS_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -105,13 +112,17 @@ class ClientAuthError(Exception):
     """The client JWT was rejected. `reason` is for the log; the response is a bare 401.
 
     `issuer` is set only once `iss` matched a trusted issuer, so it is a configured value and not
-    attacker-chosen text.
+    attacker-chosen text. `expected_audiences`/`received_audiences` are set on `wrong_audience` only,
+    from a token whose signature verified, and bounded (a few values of at most 200 characters).
     """
 
-    def __init__(self, reason: AuthFailureReason, *, issuer: str | None = None) -> None:
+    def __init__(self, reason: AuthFailureReason, *, issuer: str | None = None,
+                 expected_audiences: tuple[str, ...] = (), received_audiences: tuple[str, ...] = ()) -> None:
         super().__init__(reason.value)
         self.reason = reason
         self.issuer = issuer
+        self.expected_audiences = expected_audiences
+        self.received_audiences = received_audiences
 
     def __str__(self) -> str:
         return self.reason.value
@@ -139,6 +150,15 @@ def _timestamp(payload: Mapping[str, Any], name: str) -> float | None:
     if not 0 <= value <= _MAX_TIMESTAMP:
         return None
     return float(value)
+
+
+def _shown_audiences(values: Iterable[str]) -> tuple[str, ...]:
+    """Audiences for the log: a few, each shortened and printable (they came in a signed token)."""
+    shown = []
+    for value in list(values)[:_MAX_LOGGED_AUDIENCES]:
+        text = "".join(ch if ch.isprintable() else "?" for ch in value[:_MAX_LOGGED_AUDIENCE_CHARS])
+        shown.append(text + ("…" if len(value) > _MAX_LOGGED_AUDIENCE_CHARS else ""))
+    return tuple(shown)
 
 
 def _pyjwt_failure(exc: PyJWTError) -> AuthFailureReason:
@@ -169,7 +189,7 @@ class ClientTokenVerifier:
     """Verifies CDS client JWTs against a fixed set of trusted issuers. Thread-safe.
 
     `leeway_seconds` applies to `exp`, `iat` and `nbf`. `jwks_min_refetch_seconds` rate-limits
-    key refetches per issuer; `fetch_timeout_seconds` is requests' (connect, read) timeout.
+    key refetches per issuer; `jwks_fetch_deadline_seconds` bounds a whole key fetch (see jwks_cache).
     Tokens living longer than `max_token_lifetime_seconds` (exp - iat) are refused, which also
     bounds how long the replay cache must remember a `jti` (CDS Hooks suggests <= 1 h).
     `monotonic` is only for tests of the refetch rate limit.
@@ -180,12 +200,13 @@ class ClientTokenVerifier:
         issuers: Iterable[TrustedIssuer],
         leeway_seconds: float = 60,
         jwks_min_refetch_seconds: float = 5,
-        fetch_timeout_seconds: tuple[float, float] = (2.0, 3.0),
+        jwks_fetch_deadline_seconds: float = 2.0,
         replay_cache: ReplayCache | None = None,
         *,
         jwks_max_age_seconds: float = 3600,
         max_token_lifetime_seconds: float = 3600,
         monotonic: Callable[[], float] = time.monotonic,
+        key_fetcher: KeySetSource = DEFAULT_FETCHER,
     ) -> None:
         if leeway_seconds < 0 or max_token_lifetime_seconds <= 0:
             raise ValueError("leeway must be >= 0 and the maximum token lifetime > 0")
@@ -206,16 +227,22 @@ class ClientTokenVerifier:
             issuer_list,
             min_refetch_seconds=jwks_min_refetch_seconds,
             max_age_seconds=jwks_max_age_seconds,
-            fetch_timeout_seconds=fetch_timeout_seconds,
+            fetch_deadline_seconds=jwks_fetch_deadline_seconds,
             monotonic=monotonic,
+            fetcher=key_fetcher,
         )
 
     @property
     def issuers(self) -> tuple[TrustedIssuer, ...]:
         return tuple(self._issuers.values())
 
-    def verify(self, authorization_header: str | None, called_url: str) -> VerifiedClient:
-        """Verify the `Authorization` header of a request to `called_url`; raise ClientAuthError."""
+    def verify(self, authorization_header: str | None, endpoint_urls: str | Sequence[str]) -> VerifiedClient:
+        """Verify the `Authorization` header of a request to the endpoint; raise ClientAuthError.
+
+        `endpoint_urls`: the URL(s) the deployment is called at for this endpoint (one, from
+        `NBCDS_PUBLIC_BASE_URL`, in production), any of which the token's `aud` may name.
+        """
+        endpoints = (endpoint_urls,) if isinstance(endpoint_urls, str) else tuple(endpoint_urls)
         token = self._bearer_token(authorization_header)
         header, unverified = self._unverified_parts(token)
 
@@ -272,7 +299,7 @@ class ClientTokenVerifier:
             raise fail(_pyjwt_failure(exc)) from None
 
         expires_at = self._check_times(payload, fail)
-        self._check_audience(payload, issuer, called_url, fail)
+        self._check_audience(payload, issuer, endpoints, fail)
 
         jti = payload.get("jti")
         if not isinstance(jti, str) or not jti or len(jti) > _MAX_ID_CHARS:
@@ -350,7 +377,7 @@ class ClientTokenVerifier:
         self,
         payload: Mapping[str, Any],
         issuer: TrustedIssuer,
-        called_url: str,
+        endpoints: tuple[str, ...],
         fail: Callable[[AuthFailureReason], ClientAuthError],
     ) -> None:
         aud = payload.get("aud")
@@ -359,6 +386,8 @@ class ClientTokenVerifier:
         values = [aud] if isinstance(aud, str) else aud
         if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
             raise fail(AuthFailureReason.INVALID_AUD)
-        accepted = self._extra_audiences[issuer.issuer] | {canonical_url(called_url)}
+        accepted = self._extra_audiences[issuer.issuer] | {canonical_url(url) for url in endpoints}
         if not any(canonical_url(value) in accepted for value in values):
-            raise fail(AuthFailureReason.WRONG_AUDIENCE)
+            raise ClientAuthError(AuthFailureReason.WRONG_AUDIENCE, issuer=issuer.issuer,
+                                  expected_audiences=_shown_audiences(sorted(accepted)),
+                                  received_audiences=_shown_audiences(values))

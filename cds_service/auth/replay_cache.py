@@ -5,19 +5,23 @@ needs to live until the token's `exp` plus the verifier's clock leeway; after th
 check rejects the token anyway, so memory stays bounded by (request rate x token lifetime).
 
 The in-memory cache is per process: with several gunicorn workers a replay may land on another
-worker. Deployments that need cross-worker protection can pass any object implementing
-`ReplayCache` (e.g. backed by the database) to the verifier.
+worker. The service therefore uses the store's table (`cds_service/store/replay.py`), shared by every
+worker and replica, with the in-memory cache only as the fallback while the database is unreachable
+(`FallbackReplayCache`). Unit tests use the in-memory one.
 """
 
 from __future__ import annotations
 
 import heapq
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["InMemoryReplayCache", "ReplayCache", "ReplayCacheFullError"]
+__all__ = ["FallbackReplayCache", "InMemoryReplayCache", "ReplayCache", "ReplayCacheFullError"]
+
+log = logging.getLogger(__name__)
 
 
 class ReplayCacheFullError(RuntimeError):
@@ -78,3 +82,25 @@ class InMemoryReplayCache:
             self._expiry[key] = expires_at
             heapq.heappush(self._heap, (expires_at, key))
             return True
+
+
+class FallbackReplayCache:
+    """A shared cache, and a per-process one used only while the shared one raises one of `failures`.
+
+    While the database is down, clinical answers must go on (docs/reliability.md): tokens are then checked
+    against this process's memory only, and each fallback is logged. Any other exception propagates.
+    """
+
+    def __init__(self, shared: ReplayCache, local: ReplayCache,
+                 failures: tuple[type[Exception], ...]) -> None:
+        self._shared = shared
+        self._local = local
+        self._failures = failures
+
+    def check_and_store(self, issuer: str, jti: str, expires_at: float) -> bool:
+        try:
+            return self._shared.check_and_store(issuer, jti, expires_at)
+        except self._failures as error:
+            log.warning("the shared replay cache is unavailable (%s): checking this process's memory only",
+                        type(error).__name__)
+            return self._local.check_and_store(issuer, jti, expires_at)

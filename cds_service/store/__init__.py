@@ -2,7 +2,7 @@
 
 Callers wire `open_store(url)` and depend on the protocols in `ports`; the modules each do one job:
 `engine` (connections, transactions, errors), `tables`, `migrate` (+ `migrations/`), `audit_log`,
-`feedback` (+ `feedback_entries`, the validated entries it stores) and `report`.
+`feedback` (+ `feedback_entries`, the validated entries it stores), `replay` (used client JWTs) and `report`.
 """
 
 from .audit_log import (
@@ -19,6 +19,7 @@ from .errors import SchemaVersionError, StoreError, StoreUnavailable
 from .feedback import SavedFeedback, SqlFeedbackLog
 from .feedback_entries import Coding, FeedbackEntry, OverrideReason, feedback_idempotency_key
 from .ports import AuditLog, FeedbackLog, Readiness
+from .replay import SqlReplayCache
 from .report import KindReport, ReasonCount, Report, override_report, render_report
 from .store import Store, open_store
 
@@ -43,6 +44,7 @@ __all__ = [
     "SchemaVersionError",
     "SqlAuditLog",
     "SqlFeedbackLog",
+    "SqlReplayCache",
     "Store",
     "StoreError",
     "StoreUnavailable",

@@ -232,6 +232,18 @@ class Database:
         dialect_insert = sqlite.insert if self.is_sqlite else postgresql.insert
         return dialect_insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
+    def insert_or_update_where(self, table: sa.Table, conflict_column: str, update_columns: tuple[str, ...],
+                               where: sa.ColumnElement[bool]) -> sa.Insert:
+        """`INSERT ... ON CONFLICT (conflict_column) DO UPDATE SET update_columns = excluded... WHERE where`.
+
+        It writes nothing when the conflicting row fails `where` (add `.returning(...)` to tell).
+        """
+        dialect_insert = sqlite.insert if self.is_sqlite else postgresql.insert
+        statement = dialect_insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=[conflict_column], set_={name: statement.excluded[name] for name in update_columns},
+            where=where)
+
     def dispose(self) -> None:
         """Close pooled connections; the next transaction reconnects."""
         self.engine.dispose()

@@ -34,7 +34,7 @@ __all__ = ["SchemaGate", "downgrade_schema", "head_revision", "upgrade_schema"]
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
 LEGACY_VERSION_TABLE = "schema_version"
 _LEGACY_REVISION = "0001"  # what `schema_version` 1 holds
-_STORE_TABLES = frozenset({"cards", "feedback", "audit_log"})
+_STORE_TABLES = frozenset({"cards", "feedback", "audit_log", "jwt_replay"})
 _PG_UPGRADE_LOCK_KEY = 0x6E62_6364_735F_7631  # arbitrary constant, the same one the pre-Alembic code took
 
 

@@ -1,7 +1,8 @@
 """The store as callers wire it: one object holding the audit log and the feedback log over one database.
 
 `open_store(url)` is the composition root's one call. `Store.audit` and `Store.feedback` satisfy the
-protocols in ports.py, `Store.ping()` the readiness one. The schema is brought up to date on first use
+protocols in ports.py, `Store.ping()` the readiness one, `Store.replay` the client-token verifier's
+`ReplayCache` (the used JWTs, shared by every process). The schema is brought up to date on first use
 (or at once with `initialize=True`), so a service may start while its database is still down.
 """
 
@@ -16,6 +17,7 @@ from .audit_log import SqlAuditLog
 from .engine import DEFAULT_SQLITE_BUSY_TIMEOUT_MS, Database
 from .feedback import SqlFeedbackLog
 from .migrate import SchemaGate
+from .replay import SqlReplayCache
 
 __all__ = ["Store", "open_store"]
 
@@ -28,6 +30,7 @@ class Store:
         self._schema = SchemaGate(database)
         self.audit = SqlAuditLog(database, self._schema.ensure)
         self.feedback = SqlFeedbackLog(database, self._schema.ensure)
+        self.replay = SqlReplayCache(database, self._schema.ensure)
 
     def initialize(self) -> None:
         """Bring the schema up to date now (StoreUnavailable, SchemaVersionError); otherwise on first use."""

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UTCDateTime", "audit_log", "cards", "feedback", "metadata"]
+__all__ = ["UTCDateTime", "audit_log", "cards", "feedback", "jwt_replay", "metadata"]
 
 metadata = sa.MetaData(
     naming_convention={
@@ -116,4 +116,14 @@ audit_log = sa.Table(
     sa.Column("results", sa.JSON, nullable=False),
     sa.Index(None, "hook_instance"),
     sa.Index(None, "received_at"),
+)
+
+# One row per client JWT already used (replay protection shared by every worker and replica), until it expires:
+# a sha256 of its issuer and `jti`, never the token. See store/replay.py.
+jwt_replay = sa.Table(
+    "jwt_replay",
+    metadata,
+    sa.Column("token_key", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index(None, "expires_at"),
 )

@@ -196,9 +196,9 @@ class Transport(Protocol):
 
 
 class FlaskTransport:
-    """Flask's test client; the service sees `http://localhost` as its base URL."""
+    """Flask's test client; the service sees `https://localhost` as its base URL."""
 
-    def __init__(self, test_client: Any, base_url: str = "http://localhost") -> None:
+    def __init__(self, test_client: Any, base_url: str = "https://localhost") -> None:
         self.client = test_client
         self.base_url = base_url
 
@@ -555,15 +555,23 @@ def read_json(path: Path) -> Any:
 # --------------------------------------------------------------------------- the service under test
 
 
+TEST_AUDIT_HASH_KEY = "test-audit-hash-key-of-at-least-32-characters"
+
+
 def service_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Production-like settings for a test: JWT required from our three client styles, a fresh store.
 
     The store is an in-memory SQLite database (a file costs a WAL set-up per test; pass
     `database_url=f"sqlite:///{tmp_path}/x.sqlite3"` when a test needs one). Plain-http FHIR servers
-    are allowed (the test servers listen on 127.0.0.1 without TLS).
+    are allowed (the test servers listen on 127.0.0.1 without TLS). The public base URL is the test
+    client's (`https://localhost`: the JWT audience); patients are audited as keyed hashes (the production
+    default). The FHIR-server allow-list is left empty (any server: the test servers' ports are random), so
+    `/readyz` reports that one production problem unless a test sets it.
     """
     values: dict[str, Any] = {
         "profile": "production",
+        "public_base_url": "https://localhost",
+        "audit_hash_key": TEST_AUDIT_HASH_KEY,
         "trusted_issuers": trusted_issuers_setting(),
         "allow_http_fhir_servers": True,
         "database_url": "sqlite://",

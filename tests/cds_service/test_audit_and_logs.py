@@ -80,7 +80,7 @@ def test_one_audit_record_per_call_with_prefetch_outcomes_and_results(service: S
                       "cog2021": {"risk": "intermediate", "group": None, "candidates": ("intermediate",)}},
         }
         assert list(record.card_uuids) == [card["uuid"] for card in reply.json["cards"]]
-        assert record.patient_ref == data.patient_id
+        assert record.patient_ref.startswith("hmac-sha256:")  # production's default: a keyed hash, never the id
         assert record.latency_ms > 0 and len(record.inputs_digest) == 64
     assert len(audit_records(service.store)) == 2
 
@@ -142,8 +142,28 @@ def test_the_patient_can_be_audited_as_a_keyed_hash(tmp_path: Path) -> None:
     assert refs[0] == refs[1] != refs[2]  # stable per key, unlinkable across keys
 
 
+def test_the_fhir_id_is_audited_only_when_asked_for(tmp_path: Path) -> None:
+    data, prefetch = named_patient()
+    with running_service(tmp_path, audit_patient_id="fhir-id") as svc:
+        body = hook_request(data.patient_id, prefetch=prefetch)
+        assert svc.client().call(STAGING, body).status == 200
+        [record] = audit_records(svc.store, hook_instance=body["hookInstance"])
+    assert record.patient_ref == data.patient_id
+
+
+def test_production_without_a_hash_key_audits_no_patient_rather_than_the_id(tmp_path: Path) -> None:
+    data, prefetch = named_patient()
+    with running_service(tmp_path, audit_hash_key=None) as svc:
+        assert any("AUDIT_HASH_KEY" in problem for problem in svc.app.extensions["nbcds"].problems)
+        body = hook_request(data.patient_id, prefetch=prefetch)
+        assert svc.client().call(STAGING, body).status == 200
+        [record] = audit_records(svc.store, hook_instance=body["hookInstance"])
+        assert record.patient_ref is None and data.patient_id not in database_text(svc)
+
+
 def test_keyed_hash_without_a_key_is_refused_at_start_up(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="AUDIT_HASH_KEY"), running_service(tmp_path, audit_patient_id="keyed-hash"):
+    with pytest.raises(ValueError, match="AUDIT_HASH_KEY"), running_service(tmp_path, audit_patient_id="keyed-hash",
+                                                                          audit_hash_key=None):
         pass
 
 

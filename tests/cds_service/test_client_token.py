@@ -511,7 +511,7 @@ def test_jwks_endpoint_failure_is_rate_limited(jwks_server: JwksServer, keys: Ke
 def test_unreachable_jwks_endpoint(keys: Keys) -> None:
     # Port 9 (discard) on loopback is closed in the test environment: connection refused, fast.
     verifier = ClientTokenVerifier(
-        [TrustedIssuer(issuer=ISS, jwks_url="http://127.0.0.1:9/jwks.json")], fetch_timeout_seconds=(0.5, 0.5)
+        [TrustedIssuer(issuer=ISS, jwks_url="http://127.0.0.1:9/jwks.json")], jwks_fetch_deadline_seconds=0.5
     )
     assert reason_of(verifier, bearer(make_token(keys.es, "es-1"))) is AuthFailureReason.JWKS_UNAVAILABLE
 

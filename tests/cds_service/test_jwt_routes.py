@@ -119,7 +119,7 @@ def test_behind_a_proxy_the_public_url_is_the_audience(tmp_path: Path) -> None:
         client = svc.client()
         public = "https://cds.example.org/cds-services"
         assert_accepted("discovery", client.discovery(token=client.token_for("/cds-services", aud=public)))
-        assert_bare_401(client.discovery(token=client.token_for("/cds-services")))  # aud http://localhost/…
+        assert_bare_401(client.discovery(token=client.token_for("/cds-services")))  # aud https://localhost/…
 
 
 # --------------------------------------------------------------------------- rejected

@@ -77,7 +77,7 @@ def audit_columns(url: str) -> list[dict[str, Any]]:
 def test_a_fresh_database_gets_exactly_the_tables_of_tables_py(db_url: str) -> None:
     open_store(db_url).dispose()
     assert differences_from_tables(db_url) == []
-    assert table_names(db_url) == {"alembic_version", "cards", "feedback", "audit_log"}
+    assert table_names(db_url) == {"alembic_version", "cards", "feedback", "audit_log", "jwt_replay"}
 
 
 def test_a_pre_alembic_database_upgrades_in_place_and_keeps_its_data(db_url: str) -> None:
