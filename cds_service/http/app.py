@@ -1,4 +1,10 @@
-"""The application factory: ``create_app(settings)`` builds one service; tests build one per test."""
+"""The application factory: ``create_app(settings)`` builds one service; tests build one per test.
+
+Every response carries ``X-Content-Type-Options: nosniff``; a 401 carries ``WWW-Authenticate: Bearer``
+(RFC 6750). CORS (with the Private-Network-Access grant the hosted sandbox needs to reach a local service)
+is on the CDS Hooks routes only, never on the operational ones (``/healthz``, ``/readyz``, ``/metrics``).
+Nothing that runs after the answer was decided (metrics, the request log) can change it.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ from cds_service.http.request_log import LOGGER_NAME, configure_logging, init_re
 from cds_service.http.runtime import build_runtime, init_runtime
 from cds_service.http.service_calls import services
 from cds_service.protocol.errors import CdsError, operation_outcome
+from cds_service.protocol.incidents import incident_fields
+from cds_service.protocol.openapi import OPENAPI_PATH
 from cds_service.protocol.registry import ServiceRegistry
 from cds_service.settings import Settings
 from fhir_mappings.reading.validation import load_models
@@ -32,6 +40,8 @@ _HTTP_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-f
 
 
 _REPEATED_SLASHES = re.compile(r"/{2,}")
+# The CDS Hooks routes (discovery, services, feedback): browser-based clients call them cross-origin.
+CDS_HOOKS_ROUTES = r"^/cds-services(/.*)?$"
 
 
 class _CanonicalPath:
@@ -58,10 +68,19 @@ def _init_request_metrics(app: Flask, metrics: Metrics) -> None:
     @app.after_request
     def _observe(response: Response) -> Response:
         started = getattr(g, "request_started", None)
-        if started is not None and request.url_rule is not None:
+        if started is not None and request.url_rule is not None:  # never raises (Metrics records safely)
             service = getattr(g, "log_service", None) or ""
-            metrics.request_seconds.labels(request.url_rule.rule, service, str(response.status_code)).observe(
-                time.perf_counter() - started)
+            metrics.observe_request(request.url_rule.rule, service, response.status_code,
+                                    time.perf_counter() - started)
+        return response
+
+
+def _init_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if response.status_code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
 
@@ -89,9 +108,10 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        # A 500 is a bug: log the type (never the request data) and say nothing internal to the client.
+        # A 500 is a bug: log the type and where (never the message: it may quote request data), say nothing
+        # internal to the client.
         note(outcome="internal-error")
-        logger.error("unhandled error", extra={"fields": {"error": type(error).__name__}}, exc_info=error)
+        logger.error("unhandled error", extra={"fields": incident_fields(error)})
         return error_response(500, "exception", "internal error; the incident was logged")
 
 
@@ -112,15 +132,19 @@ def create_app(settings: Settings | None = None, registry: ServiceRegistry | Non
     init_openapi(app, registry)
     CORS(
         app,
+        resources={
+            CDS_HOOKS_ROUTES: {"allow_private_network": True},  # the hosted sandbox calling a local service
+            f"^{re.escape(OPENAPI_PATH)}$": {"allow_private_network": False},  # a public description
+        },
         origins=settings.cors_allowed_origins,
         methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
         supports_credentials=False,
-        allow_private_network=True,
         max_age=600,
     )
     init_request_log(app)
     _init_request_metrics(app, service_runtime.metrics)
+    _init_security_headers(app)
     _register_error_handlers(app)
     for blueprint in (discovery, services, feedback, health, openapi):
         app.register_blueprint(blueprint)

@@ -15,5 +15,7 @@ def list_services() -> Response:
     service_runtime = runtime()
     authenticate_client(service_runtime.settings, service_runtime.verifier)
     response = jsonify(service_runtime.registry.discovery().wire())
-    response.headers["Cache-Control"] = "public, max-age=300"
+    # Behind a JWT, a shared cache must not keep it (and answer clients it never authenticated): private.
+    private = service_runtime.verifier is not None
+    response.headers["Cache-Control"] = f"{'private' if private else 'public'}, max-age=300"
     return response

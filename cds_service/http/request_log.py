@@ -26,6 +26,7 @@ class JsonLineFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,  # which gunicorn worker
             "event": record.getMessage(),
         }
         payload.update(getattr(record, "fields", {}) or {})
