@@ -1,4 +1,10 @@
-"""``nbcds serve``: gunicorn with N workers, metrics aggregated across them, graceful shutdown."""
+"""``nbcds serve``: gunicorn with N workers, metrics aggregated across them, graceful shutdown.
+
+It refuses to start a production profile that is missing what production needs (``Settings.production_problems``:
+the public base URL, trusted issuers, the FHIR-server allow-list, the audit hash key). Workers are gthread with
+a deadline for reading each request and no ``Server`` banner (``server_worker.py``). In production it runs
+behind a buffering reverse proxy (docker/nginx/, docs/security.md).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from cds_service.settings import Settings
+from cds_service.server_worker import hide_server_banner, thread_worker_with_read_deadline
+from cds_service.settings import Settings, require_complete_production
 
 
 class _Gunicorn(BaseApplication):
@@ -35,11 +42,17 @@ def _child_exit(_server: Any, worker: Any) -> None:
 
 
 def _post_worker_init(_worker: Any) -> None:
-    """Freeze what the worker built at start-up (the app, fhir.resources' model classes) out of the GC.
+    """Recreate a missing metrics directory, and freeze what the worker built at start-up out of the GC.
+
+    A ``/tmp`` cleaner may have removed ``PROMETHEUS_MULTIPROC_DIR`` since the master made it: a restarted
+    worker recreates it (the metrics module also does, on the first metric it cannot write).
 
     A full collection walks every tracked object: about 110,000 after start-up, 30-40 ms per pass, which
     then lands on whichever request triggered it. Frozen objects are never scanned again.
     """
+    from cds_service.http.metrics import ensure_multiprocess_directory
+
+    ensure_multiprocess_directory()
     gc.collect()
     gc.freeze()
 
@@ -51,16 +64,22 @@ def _worker_tmp_dir() -> str | None:
 
 
 def serve(settings: Settings) -> None:
-    """Run the service under gunicorn; settings come from NBCDS_* variables, as in every worker."""
+    """Run the service under gunicorn; settings come from NBCDS_* variables, as in every worker.
+
+    Raises ``ProductionConfigError`` before binding anything if the production profile is incomplete.
+    """
+    require_complete_production(settings)
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="nbcds-metrics-")
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], mode=0o700, exist_ok=True)
+    hide_server_banner()
     # Import now (after the variable is set, so values are multiprocess), never first inside the SIGCHLD
     # handler: two workers exiting together re-entered a half-done import and crashed the master on SIGTERM.
     import prometheus_client.multiprocess  # noqa: F401
     _Gunicorn({
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
-        "worker_class": "gthread",
+        "worker_class": thread_worker_with_read_deadline(settings.request_read_deadline_seconds),
         "threads": 4,
         "timeout": 30,
         "graceful_timeout": 10,

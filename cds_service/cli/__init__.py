@@ -39,8 +39,13 @@ def _serve(args: argparse.Namespace) -> int:
         if value is not None:
             os.environ[f"NBCDS_{name.upper()}"] = str(value)
     from cds_service.server import serve
+    from cds_service.settings import ProductionConfigError
 
-    serve(Settings())
+    try:
+        serve(Settings())
+    except ProductionConfigError as error:
+        print(f"nbcds serve: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
