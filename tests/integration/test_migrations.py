@@ -168,6 +168,37 @@ def test_down_to_the_first_revision_restores_the_old_columns_and_up_again(db_url
     assert differences_from_tables(db_url) == []
 
 
+def test_revision_0004_adds_the_replay_table_in_place_and_the_way_down_drops_it(db_url: str) -> None:
+    """A database at 0003 holding calls and feedback gains `jwt_replay` and keeps its data; down again, back to 0003."""
+    database = Database.open(db_url)
+    try:
+        upgrade_schema(database)
+        downgrade_schema(database, "0003")
+        assert "jwt_replay" not in table_names(db_url)
+        with open_store(db_url, initialize=False) as old:  # written as 0003 had it (the tables are the same)
+            record = AuditRecord(service_id="neuroblastoma-staging", received_at=datetime(2025, 3, 1, tzinfo=UTC),
+                                 ruleset_version="r1", http_status=200, latency_ms=2.0, hook_instance="hook-0003",
+                                 prefetch={"patient": "supplied"})
+            with old.database.transaction(write=True) as conn:
+                conn.execute(sa.insert(audit_log).values(
+                    service_id=record.service_id, received_at=record.received_at, ruleset_version="r1",
+                    http_status=200, latency_ms=2.0, hook_instance=record.hook_instance, card_uuids=[],
+                    prefetch={"patient": "supplied"}, results={}))
+        before = audit_columns(db_url)
+
+        with open_store(db_url) as store:  # start-up upgrades in place
+            assert schema_revision(store.database.engine) == head_revision() == "0004"
+            assert store.replay.check_and_store("https://ehr.example.org", "jti-1", time.time() + 60) is True
+            assert store.replay.check_and_store("https://ehr.example.org", "jti-1", time.time() + 60) is False
+        assert audit_columns(db_url) == before
+        assert differences_from_tables(db_url) == []
+
+        downgrade_schema(database, "0003")
+        assert "jwt_replay" not in table_names(db_url) and audit_columns(db_url) == before
+    finally:
+        database.dispose()
+
+
 def _open_at(url: str, start_at: float) -> str | None:
     """A worker process starting: wait for the common start time, open the store, record a call."""
     time.sleep(max(0.0, start_at - time.time()))
