@@ -23,7 +23,6 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from pathlib import Path
 from types import FrameType
 
 from benchmarks.guard import DEFAULT_GUARD, Guard, GuardError, guard_summary, load_guard
+from benchmarks.machine import MachineSampler
 from benchmarks.options import SCENARIOS, Options
 from benchmarks.report import ROOT, Row, Target, environment, fmt, render_comparison, render_table, write_json
 from benchmarks.server import fast_tmp_dir
@@ -114,6 +114,7 @@ class _Runner:
         self.no_disk_store = False
         self.postgres = False
         self.guard: Guard | None = None
+        self.sampler: MachineSampler | None = None
 
     def step(self, row_id: str, scenario: str, work: Callable[[], list[Row] | Row]) -> None:
         started = time.monotonic()
@@ -125,6 +126,9 @@ class _Runner:
             self.failures += 1
             self.rows.append(_failed(row_id, scenario, error))
             return
+        finally:
+            if self.sampler is not None:
+                self.sampler.window(scenario, started, time.monotonic())
         self.rows.extend(produced if isinstance(produced, list) else [produced])
         print(f"[bench]   done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
@@ -239,37 +243,6 @@ class _Runner:
 
 
 @contextlib.contextmanager
-def _load_samples(into: dict[str, object], every: float = 5.0) -> Iterator[None]:
-    """The 1-minute load average sampled every ``every`` seconds during the run (min, median, max):
-    the benchmark's own server and load generator count in it (about 3), the excess is other jobs."""
-    if not hasattr(os, "getloadavg"):
-        yield
-        return
-    samples: list[float] = []
-    stop = threading.Event()
-
-    def sample() -> None:
-        while True:
-            samples.append(os.getloadavg()[0])
-            if stop.wait(every):
-                return
-
-    thread = threading.Thread(target=sample, name="bench-load-average", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=every + 1)
-        if samples:
-            from benchmarks.measure import median
-
-            into["load_average_1min_during"] = {"min": min(samples), "median": round(median(samples), 2),
-                                                "max": max(samples), "samples": len(samples),
-                                                "every_seconds": every}
-
-
-@contextlib.contextmanager
 def _stop_on_signals() -> Iterator[None]:
     """SIGTERM/SIGHUP end the run like Ctrl-C, so the servers started are stopped on the way out."""
     def interrupt(signum: int, _frame: FrameType | None) -> None:
@@ -300,6 +273,19 @@ def _guard(args: argparse.Namespace) -> Guard | None:
         return None
 
 
+def _machine_text(env: dict[str, object]) -> str:
+    machine = env.get("noise")
+    if not isinstance(machine, dict) or not machine:
+        return ""
+    load = machine["load_average_1min"]
+    share = machine.get("other_jobs_cpu_share")
+    by_scenario = machine.get("other_jobs_cpu_share_by_scenario") or {}
+    hook = next((value for name, value in by_scenario.items() if name.startswith("3 hook")), None)
+    return (f" Load average (1 min) during the run {load['min']:.2f}-{load['max']:.2f} (median {load['median']:.2f});"
+            f" other jobs took {'n/a' if share is None else f'{share:.0%}'} of the machine's CPU"
+            f"{'' if hook is None else f' ({hook:.0%} during scenario 3)'}.")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     options = _options(args)
@@ -318,18 +304,20 @@ def main(argv: list[str] | None = None) -> int:
     runner.no_disk_store = args.no_disk_store
     runner.postgres = args.postgres
     runner.guard = guard
+    runner.sampler = MachineSampler().start()
     started = time.monotonic()
-    with _stop_on_signals(), _load_samples(env):
-        runner.run()
+    try:
+        with _stop_on_signals():
+            runner.run()
+    finally:
+        runner.sampler.stop()
     env["duration_seconds"] = round(time.monotonic() - started, 1)
+    env["noise"] = runner.sampler.summary()
     env["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     rows = sorted(runner.rows, key=lambda row: ROW_ORDER.index(row.id) if row.id in ROW_ORDER else len(ROW_ORDER))
     print()
     print(render_table(rows))
-    during = env.get("load_average_1min_during")
-    load_text = (f" Load average (1 min) at the start {env['load_average_at_start'][0]:.2f}, during the run "
-                 f"{during['min']:.2f}-{during['max']:.2f} (median {during['median']:.2f})."
-                 if isinstance(during, dict) and env.get("load_average_at_start") else "")
+    load_text = _machine_text(env)
     print(f"\n{'Quick run: short runs, a sanity check only. ' if options.quick else ''}"
           f"Ratios are to the baseline measured in the same run; {env['duration_seconds']} s in all.{load_text}")
     summary = guard_summary(rows, guard)
