@@ -113,11 +113,11 @@ class Measured:
 class LoadDriver:
     """Load runs against one server: a token pool minted for it, sized by the rates seen so far."""
 
-    def __init__(self, server: BenchServer, options: Options) -> None:
+    def __init__(self, server: BenchServer, options: Options, rates: dict[str, float] | None = None) -> None:
         self.server = server
         self.options = options
         self.tokens = TokenPool(server.base_url + SERVICE_PATH, lifetime_seconds=lifetime_for(options.http_seconds))
-        self.rates: dict[str, float] = {}  # kind of run -> highest requests/s seen
+        self.rates: dict[str, float] = dict(rates or {})  # kind of run -> highest requests/s seen (or expected)
 
     def token(self) -> bytes:
         return self.tokens.take(1).tokens[0]
@@ -289,7 +289,7 @@ def memory_row(run: HookRun) -> Row:
 def store_variant_row(server: BenchServer, options: Options, tmpfs_run: HookRun, *, row_id: str, store: str,
                       note: str) -> Row:
     """Scenario 3b's repeat calls once more, on a server whose store is elsewhere (rows 3c, 3d)."""
-    driver = LoadDriver(server, options)
+    driver = LoadDriver(server, options, rates={"repeat": max(m.load.requests_per_second for m in tmpfs_run.repeat)})
     service = service_templates()
     driver.measure(service, "repeat", seconds=max(1.0, options.http_seconds / 2))  # warm up
     runs = [driver.measure(service, "repeat") for _ in range(max(2, options.http_rounds // 2))]
