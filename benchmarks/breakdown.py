@@ -51,6 +51,7 @@ def _timed_phases(totals: dict[str, float]) -> Iterator[None]:
         if found is None:
             continue
         module, original = found
+        attribute = attribute.rpartition(".")[2]  # a method: patched on its class
 
         def timed(*args: Any, _original: Any = original, _label: str = label, **kwargs: Any) -> Any:
             started = time.perf_counter()

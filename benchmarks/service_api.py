@@ -6,9 +6,9 @@ inside the service's Python packages, and the modules they live in may move when
 reorganised; each is imported here, lazily (so importing this module imports no service code), and
 nowhere else in ``benchmarks/``:
 
-* ``create_app`` and the runtime's clean-up (``app.extensions["nbcds"]``: ``resolver.close()``,
-  ``store.dispose()``): the benchmark WSGI app (``benchmarks.wsgi``), the in-process breakdown and profiles;
-* ``read_json_body``: the floor endpoint decodes the request body exactly as a service call does;
+* ``create_app`` and the runtime's clean-up (``app.extensions["nbcds"].close()``): the benchmark WSGI app
+  (``benchmarks.wsgi``), the in-process breakdown and profiles;
+* ``request_json``: the floor endpoint decodes the request body exactly as a service call does;
 * ``nbcds serve`` (``cds_service.cli.main``) and its gunicorn application class (``cds_service.server``,
   whose ``load`` is swapped for the benchmark app): ``python -m benchmarks.serve``;
 * ``FhirClient``, ``RequestLimits``, ``render_template`` and ``STAGING_PREFETCH``: row 4's baseline (the
@@ -32,16 +32,16 @@ SERVICE_PATH = "/cds-services/neuroblastoma-staging"
 # (label, module, attribute): the request path of POST /cds-services/neuroblastoma-staging, in order.
 # A phase whose module or attribute is missing (moved, renamed) is left out of the breakdown.
 BREAKDOWN_PHASES = (
-    ("decode JSON body", "cds_service.http.service_calls", "read_json_body"),
+    ("decode JSON body", "cds_service.http.service_calls", "decode_json"),
     ("client JWT (ES384, cached JWKS)", "cds_service.http.service_calls", "authenticate_client"),
-    ("check request", "cds_service.http.service_calls", "parse_hook_request"),
-    ("resolve prefetch", "cds_service.http.service_calls", "_resolve"),
-    ("read FHIR → case (incl. validation)", "cds_service.services.neuroblastoma", "_read"),
-    ("rules (classify)", "cds_service.services.neuroblastoma", "classify"),
-    ("FHIR result resources and plans", "cds_service.services.neuroblastoma", "_actions"),
+    ("check request", "cds_service.protocol.pipeline", "parse_hook_request"),
+    ("resolve prefetch", "cds_service.protocol.pipeline", "resolve_prefetch"),
+    ("read FHIR → case (incl. validation)", "cds_service.services.assessment", "read_case"),
+    ("rules (classify)", "cds_service.services.assessment", "classify"),
+    ("inputs digest", "cds_service.services.assessment", "inputs_digest"),
+    ("FHIR result resources and plans", "cds_service.services.staging", "_actions"),
     ("stage/risk card", "cds_service.services.cards.stage_risk_card", "stage_risk_card"),
-    ("inputs digest", "cds_service.services.neuroblastoma", "inputs_digest"),
-    ("audit + issued cards (store)", "cds_service.http.service_calls", "audit_service_call"),
+    ("audit + issued cards (store)", "cds_service.audit", "AuditObserver.call_finished"),
     ("response JSON", "cds_service.http.service_calls", "jsonify"),
 )
 
@@ -58,16 +58,14 @@ def create_app() -> Any:
 
 def dispose_app(app: Any) -> None:
     """Release what ``create_app`` opened (the FHIR client's connections, the store's pool)."""
-    service_runtime = app.extensions["nbcds"]
-    service_runtime.resolver.close()
-    service_runtime.store.dispose()
+    app.extensions["nbcds"].close()
 
 
 @cache
 def _read_json_body() -> Callable[[], object]:
-    from cds_service.http.service_calls import read_json_body
+    from cds_service.http.service_calls import request_json
 
-    return read_json_body
+    return request_json
 
 
 def read_json_body() -> object:
@@ -123,10 +121,16 @@ class FhirQueries:
 
 
 def import_attribute(module_name: str, attribute: str) -> tuple[Any, Any] | None:
-    """(module, attribute value) for a breakdown phase, or None if it is not there any more."""
+    """(owner, attribute value) for a breakdown phase — the module, or the class of a ``Class.method`` —
+    or None if it is not there any more."""
     try:
-        module = importlib.import_module(module_name)
+        owner: Any = importlib.import_module(module_name)
     except ImportError:
         return None
-    value = getattr(module, attribute, None)
-    return None if value is None else (module, value)
+    *classes, name = attribute.split(".")
+    for class_name in classes:
+        owner = getattr(owner, class_name, None)
+        if owner is None:
+            return None
+    value = getattr(owner, name, None)
+    return None if value is None else (owner, value)
