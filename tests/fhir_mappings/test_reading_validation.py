@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from fhir_mappings.reading import case_reader, validation
-from fhir_mappings.reading.validation import clear_validation_cache
 from fhir_mappings.results_codes import STAGE_CODE
 from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology.model import Code
@@ -27,8 +26,7 @@ INVALID_DATE = {"effectiveDateTime": "2025-02-30T25:00:00Z"}
 
 @pytest.fixture
 def validated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The references of the resources read_case validates, in order (the cache emptied first)."""
-    clear_validation_cache()
+    """The references of the resources read_case validates, in order."""
     seen: list[str] = []
     original = case_reader.validate
 
@@ -162,35 +160,47 @@ def test_the_patient_is_always_validated(validated: list[str]) -> None:
     assert validated[0] == "Patient/p1"
 
 
-# ---- the validation cache -----------------------------------------------------------------------------
+# ---- validation outcomes and their size --------------------------------------------------------------
 
-def test_cached_outcomes_follow_the_content_not_the_id() -> None:
-    clear_validation_cache()
+def test_the_outcome_follows_the_content_not_the_id() -> None:
     good = obs(OBS("11q-aberration"), valueBoolean=True)
     bad = {**good, **INVALID_DATE}
-    for _ in range(2):  # the second pass answers from the cache
+    for _ in range(2):
         assert validation.validate(good) is None
         assert validation.validate(bad) is not None
         assert validation.validate({**good, "status": "done"}) is not None
 
 
-def test_the_cache_is_bounded_least_recently_used_out_first() -> None:
-    cache = validation._OutcomeCache(max_entries=2)
-    cache.put(b"a", None)
-    cache.put(b"b", None)
-    assert cache.get(b"a") is None  # now the most recently used
-    cache.put(b"c", None)
-    assert cache.get(b"b") is validation._MISSING
-    assert cache.get(b"a") is None and cache.get(b"c") is None
+def test_nothing_is_kept_between_reads(validated: list[str]) -> None:
+    """No cache: every read validates what it needs again (an attacker cannot grow a worker)."""
+    bad = obs(ELEVEN_Q, valueBoolean=True, status="done")
+    for _ in range(2):
+        assert [i.reference for i in read(bad).report.invalid] == [ref(bad)]
+    assert validated.count(ref(bad)) == 2
 
 
-def test_the_cache_holds_digests_not_the_patients_resources() -> None:
-    clear_validation_cache()
-    named = patient(name=[{"family": "Quixote-Marchetti", "given": ["Zebulon"]}])
-    assert validation.validate(named) is None
-    held = list(validation._CACHE._entries)
-    assert held and all(len(key) == 32 for key in held)
-    assert not any(b"Quixote" in key for key in held)
+HUGE = "Z" * 1_000_000
+
+
+@pytest.mark.parametrize("elements", [
+    {"status": HUGE},
+    {HUGE: True},
+    {"id": HUGE},
+    {"effectiveDateTime": HUGE},
+    {"valueQuantity": {"value": HUGE}},
+    {"component": [{"code": cc(HEIGHT), HUGE: 1}]},
+], ids=["status", "member name", "id", "date", "quantity", "component member"])
+def test_an_invalid_resource_costs_a_bounded_report_whatever_it_holds(elements: dict[str, Any]) -> None:
+    bad = {**obs(ELEVEN_Q, valueBoolean=True), **elements}
+    (invalid,) = read(bad).report.invalid
+    assert len(invalid.reason) <= validation.MAX_REASON and len(invalid.reference) <= validation.MAX_REFERENCE
+    assert "Z" * 50 not in invalid.reason  # the value is never echoed whole
+
+
+def test_short_reasons_are_kept_whole() -> None:
+    bad = obs(ELEVEN_Q, valueBoolean=True, status="done")
+    (invalid,) = read(bad).report.invalid
+    assert invalid.reason == "status: 'done' is not an Observation status (required binding)"
 
 
 # ---- decisive findings: validated when the conflict rule needs them ---------------------------------
