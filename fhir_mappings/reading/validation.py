@@ -6,11 +6,13 @@ is still used. Only the types the rules read are validated: the others are never
 The report's text is bounded whatever the resource holds: a reason is at most ``MAX_REASON`` characters
 and never quotes an invalid value whole (pydantic's locations name the offending member, and a member's
 name or a status can be a megabyte long), so an invalid resource costs O(1) memory in the report.
-Nothing is cached between calls.
+Nothing is cached between calls; within one read, ``Validation`` validates each resource at most once,
+when it is first needed (case_reader.py says when).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -89,3 +91,23 @@ def _reason_invalid(resource: Resource, resource_type: str) -> str | None:
     if resource_type == "Observation" and status not in OBSERVATION_STATUSES:
         return f"status: {_shortened(repr(status), 40)} is not an Observation status (required binding)"
     return None
+
+
+class Validation:
+    """The validation of one read's resources: each validated at most once, when first needed.
+
+    Resources are named by their position in reading order, so a finding can say which resource it came
+    from (``Finding.position``) and the invalid ones are reported in reading order, whenever validated.
+    """
+
+    def __init__(self, resources: Sequence[Resource]) -> None:
+        self._resources = resources
+        self._outcomes: dict[int, InvalidResource | None] = {}
+
+    def is_valid(self, position: int) -> bool:
+        if position not in self._outcomes:
+            self._outcomes[position] = validate(self._resources[position])
+        return self._outcomes[position] is None
+
+    def invalid(self) -> tuple[InvalidResource, ...]:
+        return tuple(outcome for _, outcome in sorted(self._outcomes.items()) if outcome is not None)
