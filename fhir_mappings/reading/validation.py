@@ -6,17 +6,28 @@ is still used. Only the types the rules read are validated: the others are never
 The report's text is bounded whatever the resource holds: a reason is at most ``MAX_REASON`` characters
 and never quotes an invalid value whole (pydantic's locations name the offending member, and a member's
 name or a status can be a megabyte long), so an invalid resource costs O(1) memory in the report.
-Nothing is cached between calls; within one read, ``Validation`` validates each resource at most once,
-when it is first needed (case_reader.py says when).
+Within one read, ``Validation`` validates each resource at most once, when it is first needed
+(case_reader.py says when).
+
+An EHR sends a chart's resources again every time the chart is opened, and validating one costs about
+0.1 ms (fhir.resources builds a model per element): a third of a hook call's CPU. So the outcome — valid,
+or the bounded reason — is remembered per resource content, for the 4,096 most recently seen: the key is
+a SHA-256 digest of the resource's canonical JSON, so the cache holds digests and bounded reasons, never a
+patient's data (about 1 MB at most per worker). It halves a repeat call's CPU (docs/performance.md); a
+chart seen for the first time pays the validation as before.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from cachetools import LRUCache
 from pydantic import ValidationError
 
 from fhir_mappings.reading.resources import Resource, reference_of
@@ -69,24 +80,51 @@ def _first_error(error: ValidationError) -> str:
     return _shortened(f"{where}: {message}" if where else message, MAX_REASON - len(more)) + more
 
 
+_OUTCOMES: LRUCache[bytes, str | None] = LRUCache(maxsize=4096)  # content digest -> None or the reason
+_OUTCOMES_LOCK = threading.Lock()
+
+
+def _content_digest(resource: Resource) -> bytes | None:
+    """SHA-256 of the canonical JSON; None for content JSON cannot encode (validated without the cache)."""
+    try:
+        return hashlib.sha256(json.dumps(resource, sort_keys=True, separators=(",", ":")).encode()).digest()
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
 def validate(resource: Resource) -> InvalidResource | None:
     """None when the resource is valid FHIR (or of a type we never read); else which one and why."""
     resource_type = resource.get("resourceType")
     if resource_type not in READ_TYPES:
         return None
-    reason = _reason_invalid(resource, resource_type)
+    digest = _content_digest(resource)
+    with _OUTCOMES_LOCK:
+        seen = digest is not None and digest in _OUTCOMES
+        reason = _OUTCOMES[digest] if digest is not None and seen else None
+    if not seen:
+        reason = _reason_invalid(resource, resource_type)
+        if digest is not None:
+            with _OUTCOMES_LOCK:
+                _OUTCOMES[digest] = reason
     if reason is None:
         return None
-    return InvalidResource(_shortened(reference_of(resource), MAX_REFERENCE), _shortened(reason, MAX_REASON))
+    return InvalidResource(_shortened(reference_of(resource), MAX_REFERENCE), reason)
+
+
+def clear_validation_cache() -> None:
+    """Forget every remembered outcome (tests; the first-sight benchmark)."""
+    with _OUTCOMES_LOCK:
+        _OUTCOMES.clear()
 
 
 def _reason_invalid(resource: Resource, resource_type: str) -> str | None:
+    """The bounded reason a resource is not valid FHIR, or None."""
     try:
         _model(resource_type).model_validate(resource)
     except ValidationError as error:
         return _first_error(error)
-    except (ValueError, TypeError, RecursionError) as error:
-        return type(error).__name__
+    except (ValueError, TypeError, RecursionError):
+        return "the resource cannot be read as FHIR (nested too deeply, or a value out of range)"
     status = resource.get("status")
     if resource_type == "Observation" and status not in OBSERVATION_STATUSES:
         return f"status: {_shortened(repr(status), 40)} is not an Observation status (required binding)"

@@ -173,12 +173,43 @@ def test_the_outcome_follows_the_content_not_the_id() -> None:
         assert validation.validate({**good, "status": "done"}) is not None
 
 
-def test_nothing_is_kept_between_reads(validated: list[str]) -> None:
-    """No cache: every read validates what it needs again (an attacker cannot grow a worker)."""
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The references fhir.resources actually validates (cache misses), with an empty cache."""
+    validation.clear_validation_cache()
+    seen: list[str] = []
+    original = validation._reason_invalid
+
+    def spy(resource: dict[str, Any], resource_type: str) -> Any:
+        seen.append(ref(resource))
+        return original(resource, resource_type)
+
+    monkeypatch.setattr(validation, "_reason_invalid", spy)
+    yield seen
+    validation.clear_validation_cache()
+
+
+def test_the_same_content_is_validated_once_and_reported_every_time(checked: list[str]) -> None:
     bad = obs(ELEVEN_Q, valueBoolean=True, status="done")
     for _ in range(2):
         assert [i.reference for i in read(bad).report.invalid] == [ref(bad)]
-    assert validated.count(ref(bad)) == 2
+    assert checked.count(ref(bad)) == 1
+    changed = {**bad, "status": "finished"}  # new content: validated again
+    assert [i.reference for i in read(changed).report.invalid] == [ref(bad)]
+    assert checked.count(ref(bad)) == 2
+
+
+def test_the_cache_holds_digests_and_bounded_reasons_only(checked: list[str]) -> None:
+    """What a worker keeps between calls: 32-byte digests and reasons of at most MAX_REASON characters,
+    never a resource or a value from it, and at most the cache's size of them."""
+    for number in range(50):
+        read(obs(ELEVEN_Q, valueBoolean=True, status="Z" * 10_000 + str(number), id=f"o{number}"))
+    cached = dict(validation._OUTCOMES.items())
+    assert len(cached) == 52  # the 50 Observations, the Patient and the Condition
+    assert all(isinstance(key, bytes) and len(key) == 32 for key in cached)
+    assert all(reason is None or len(reason) <= validation.MAX_REASON for reason in cached.values())
+    assert not any("Z" * 50 in (reason or "") for reason in cached.values())
+    assert validation._OUTCOMES.maxsize == 4096
 
 
 HUGE = "Z" * 1_000_000
