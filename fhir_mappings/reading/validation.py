@@ -12,7 +12,7 @@ Within one read, ``Validation`` validates each resource at most once, when it is
 An EHR sends a chart's resources again every time the chart is opened, and validating one costs about
 0.1 ms (fhir.resources builds a model per element): a third of a hook call's CPU. So the outcome — valid,
 or the bounded reason — is remembered per resource content, for the 4,096 most recently seen: the key is
-a SHA-256 digest of the resource's canonical JSON, so the cache holds digests and bounded reasons, never a
+a SHA-256 digest of the resource's JSON, so the cache holds digests and bounded reasons, never a
 patient's data (about 1 MB at most per worker). It halves a repeat call's CPU (docs/performance.md); a
 chart seen for the first time pays the validation as before.
 """
@@ -85,9 +85,10 @@ _OUTCOMES_LOCK = threading.Lock()
 
 
 def _content_digest(resource: Resource) -> bytes | None:
-    """SHA-256 of the canonical JSON; None for content JSON cannot encode (validated without the cache)."""
+    """SHA-256 of the resource's JSON (members in the order received: an EHR sends a resource the same way each
+    time); None for content JSON cannot encode (validated without the cache)."""
     try:
-        return hashlib.sha256(json.dumps(resource, sort_keys=True, separators=(",", ":")).encode()).digest()
+        return hashlib.sha256(json.dumps(resource, separators=(",", ":")).encode()).digest()
     except (TypeError, ValueError, RecursionError):
         return None
 
