@@ -4,11 +4,15 @@
     python -m benchmarks --quick         # a sanity check (under a minute)
     python -m benchmarks --only hook,fetch --compare benchmarks/results/previous.json
     python -m benchmarks --profile /tmp/nbcds-profiles   # also write pyinstrument profiles
+    python -m benchmarks --postgres --json benchmarks/results/before-redesign.json   # the guard's "before"
 
-Scenarios (see docs/performance.md): rules (1), mapping (2), hook (3, 3b, 3c, and 6: memory),
-fetch (4, 4b), scale (5). Every figure is the median of several runs, and every scenario is reported
-as a ratio to a baseline measured in the same run. Benchmarks are not tests: nothing fails on timing;
-the exit status is 0 whether targets are met or not (2 when a scenario could not run).
+Scenarios (see docs/performance.md): rules (1), mapping (2), hook (3: first sight, the headline; 3b:
+repeat call; 3c, 3d: other stores; and 6: memory), fetch (4, 4b), scale (5). Every hook call carries a
+client JWT (ES384) the server verifies. Every figure is the median of several runs, and every scenario
+is reported as a ratio to a baseline measured in the same run. Row 3b is checked against the shell
+redesign's guard, benchmarks/results/before-redesign.json, when it exists (--guard, --no-guard).
+Benchmarks are not tests: nothing fails on timing; the exit status is 0 whether targets are met or
+not (2 when a scenario could not run).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
+from benchmarks.guard import DEFAULT_GUARD, Guard, GuardError, guard_summary, load_guard
+from benchmarks.machine import MachineSampler
 from benchmarks.options import SCENARIOS, Options
 from benchmarks.report import ROOT, Row, Target, environment, fmt, render_comparison, render_table, write_json
 from benchmarks.server import fast_tmp_dir
@@ -40,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", help=f"comma-separated scenarios among {', '.join(SCENARIOS)}")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results ({DEFAULT_JSON})")
     parser.add_argument("--compare", type=Path, help="an earlier results JSON to compare the ratios with")
+    parser.add_argument("--guard", type=Path, default=None,
+                        help="the before-redesign results JSON that row 3b is checked against "
+                             f"(default: {DEFAULT_GUARD.relative_to(ROOT)}, if it exists)")
+    parser.add_argument("--no-guard", action="store_true", help="do not check row 3b against a before figure")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="also write pyinstrument profiles to DIR")
     parser.add_argument("--concurrency", type=int, help="HTTP load: requests in flight (default 4)")
     parser.add_argument("--seconds", type=float, help="HTTP load: seconds per endpoint per round")
@@ -103,6 +113,8 @@ class _Runner:
         self.failures = 0
         self.no_disk_store = False
         self.postgres = False
+        self.guard: Guard | None = None
+        self.sampler: MachineSampler | None = None
 
     def step(self, row_id: str, scenario: str, work: Callable[[], list[Row] | Row]) -> None:
         started = time.monotonic()
@@ -114,6 +126,9 @@ class _Runner:
             self.failures += 1
             self.rows.append(_failed(row_id, scenario, error))
             return
+        finally:
+            if self.sampler is not None:
+                self.sampler.window(scenario, started, time.monotonic())
         self.rows.extend(produced if isinstance(produced, list) else [produced])
         print(f"[bench]   done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
@@ -165,21 +180,21 @@ class _Runner:
                 def hook() -> list[Row]:
                     run = hooks.run_hook_load(server, options)
                     hook_run.append(run)
-                    rows = hooks.hook_rows(run, options)
+                    rows = hooks.hook_rows(run, options, self.guard)
                     from benchmarks.breakdown import hook_breakdown
 
                     rows[0].metrics["in_process_breakdown_ms"] = hook_breakdown(workdir, rounds=3)
                     return rows
-                self.step("3", "3 hook call, full prefetch (and 6, memory)", hook)
+                self.step("3", "3 hook call, full prefetch: first sight, repeat call (and 6, memory)", hook)
             if "fetch" in options.only:
                 self.step("4", "4 hook call, empty prefetch", lambda: self._fetch(server, page_size=100))
                 if not options.quick:
                     self.step("4b", "4b empty prefetch, paged", lambda: self._fetch(server, page_size=20))
             server.stop()
         if hook_run and not options.quick and not self.no_disk_store:
-            self.step("3c", "3c store on the disk", lambda: self._disk_store(hook_run[0]))
+            self.step("3c", "3c store on the disk (repeat calls)", lambda: self._disk_store(hook_run[0]))
         if hook_run and self.postgres:
-            self.step("3d", "3d PostgreSQL store", lambda: self._postgres_store(hook_run[0]))
+            self.step("3d", "3d PostgreSQL store (repeat calls)", lambda: self._postgres_store(hook_run[0]))
 
     def _fetch(self, server: object, *, page_size: int) -> Row:
         from benchmarks import hooks
@@ -243,13 +258,44 @@ def _stop_on_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _guard(args: argparse.Namespace) -> Guard | None:
+    if args.no_guard:
+        return None
+    path = args.guard or DEFAULT_GUARD
+    if args.guard is None and not path.exists():
+        return None
+    try:
+        return load_guard(path)
+    except GuardError as error:
+        if args.guard is not None:
+            raise SystemExit(str(error)) from None
+        print(f"[bench] warning: {error}; row 3b is not checked", file=sys.stderr)
+        return None
+
+
+def _machine_text(env: dict[str, object]) -> str:
+    machine = env.get("noise")
+    if not isinstance(machine, dict) or not machine:
+        return ""
+    load = machine["load_average_1min"]
+    share = machine.get("other_jobs_cpu_share")
+    by_scenario = machine.get("other_jobs_cpu_share_by_scenario") or {}
+    hook = next((value for name, value in by_scenario.items() if name.startswith("3 hook")), None)
+    return (f" Load average (1 min) during the run {load['min']:.2f}-{load['max']:.2f} (median {load['median']:.2f});"
+            f" other jobs took {'n/a' if share is None else f'{share:.0%}'} of the machine's CPU"
+            f"{'' if hook is None else f' ({hook:.0%} during scenario 3)'}.")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     options = _options(args)
+    guard = _guard(args)
     env = environment({"quick": options.quick, "runs": options.runs, "batch_seconds": options.batch_seconds,
                        "http_rounds": options.http_rounds, "http_seconds": options.http_seconds,
                        "concurrency": options.concurrency, "workers": options.workers,
                        "scenarios": list(options.only)})
+    env["client_jwt"] = "ES384, verified by the server on every hook call (cached JWKS); minted before each run"
+    env["guard"] = guard.describe() if guard is not None else None
     fast = fast_tmp_dir()
     env["store_directory"] = fast or tempfile.gettempdir()
     print(f"[bench] {'quick run' if options.quick else 'full run'}: {os.cpu_count()} CPUs, load average "
@@ -257,16 +303,26 @@ def main(argv: list[str] | None = None) -> int:
     runner = _Runner(options)
     runner.no_disk_store = args.no_disk_store
     runner.postgres = args.postgres
+    runner.guard = guard
+    runner.sampler = MachineSampler().start()
     started = time.monotonic()
-    with _stop_on_signals():
-        runner.run()
+    try:
+        with _stop_on_signals():
+            runner.run()
+    finally:
+        runner.sampler.stop()
     env["duration_seconds"] = round(time.monotonic() - started, 1)
+    env["noise"] = runner.sampler.summary()
     env["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     rows = sorted(runner.rows, key=lambda row: ROW_ORDER.index(row.id) if row.id in ROW_ORDER else len(ROW_ORDER))
     print()
     print(render_table(rows))
+    load_text = _machine_text(env)
     print(f"\n{'Quick run: short runs, a sanity check only. ' if options.quick else ''}"
-          f"Ratios are to the baseline measured in the same run; {env['duration_seconds']} s in all.")
+          f"Ratios are to the baseline measured in the same run; {env['duration_seconds']} s in all.{load_text}")
+    summary = guard_summary(rows, guard)
+    if summary:
+        print(f"\n{summary}")
     write_json(args.json, rows, env)
     print(f"Results written to {args.json}")
     if args.compare:

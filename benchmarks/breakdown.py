@@ -1,8 +1,9 @@
 """Where a hook call's time goes: the patient-view call in this process, its phases timed.
 
-The benchmark server's app and settings (development profile, no JWT, SQLite store in the given
-directory), driven through Flask's test client (no gunicorn, no sockets), one call at a time over every
-example patient's realistic prefetch. Each phase is a function of the request path, wrapped with a timer
+The benchmark server's app and settings (development profile, client JWTs verified as in production, SQLite
+store in the given directory), driven through Flask's test client (no gunicorn, no sockets), one call at a
+time over every example patient's realistic prefetch, repeat calls, each with its own client JWT (minted
+before the timed rounds). Each phase is a function of the request path, wrapped with a timer
 for the measurement and restored afterwards; a phase missing from the code (renamed) is left out. The
 figures are CPU-bound medians per call; "other" is Flask, routing, the request log and everything
 not listed.
@@ -11,7 +12,6 @@ not listed.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import time
@@ -19,24 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks import client_jwt
 from benchmarks.data import example_names, patient_data
-from benchmarks.hooks import SERVICE_PATH, hook_body
+from benchmarks.hooks import hook_body
 from benchmarks.load import HOOK_INSTANCE_PLACEHOLDER
 from benchmarks.measure import median
+from benchmarks.service_api import BREAKDOWN_PHASES, SERVICE_PATH, create_app, dispose_app, import_attribute
 
-# (label, module, attribute): the request path of POST /cds-services/neuroblastoma-staging, in order.
-PHASES = (
-    ("decode JSON body", "cds_service.http.service_calls", "read_json_body"),
-    ("check request", "cds_service.http.service_calls", "parse_hook_request"),
-    ("resolve prefetch", "cds_service.http.service_calls", "_resolve"),
-    ("read FHIR → case (incl. validation)", "cds_service.services.neuroblastoma", "_read"),
-    ("rules (classify)", "cds_service.services.neuroblastoma", "classify"),
-    ("FHIR result resources and plans", "cds_service.services.neuroblastoma", "_actions"),
-    ("stage/risk card", "cds_service.services.cards.stage_risk_card", "stage_risk_card"),
-    ("inputs digest", "cds_service.services.neuroblastoma", "inputs_digest"),
-    ("audit + issued cards (store)", "cds_service.http.service_calls", "audit_service_call"),
-    ("response JSON", "cds_service.http.service_calls", "jsonify"),
-)
+IN_PROCESS_BASE_URL = "http://localhost"  # Flask's test client's
 
 
 @contextlib.contextmanager
@@ -56,11 +46,12 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 @contextlib.contextmanager
 def _timed_phases(totals: dict[str, float]) -> Iterator[None]:
     patched: list[tuple[Any, str, Any]] = []
-    for label, module_name, attribute in PHASES:
-        module = importlib.import_module(module_name)
-        original = getattr(module, attribute, None)
-        if original is None:
+    for label, module_name, attribute in BREAKDOWN_PHASES:
+        found = import_attribute(module_name, attribute)
+        if found is None:
             continue
+        module, original = found
+        attribute = attribute.rpartition(".")[2]  # a method: patched on its class
 
         def timed(*args: Any, _original: Any = original, _label: str = label, **kwargs: Any) -> Any:
             started = time.perf_counter()
@@ -80,12 +71,12 @@ def _timed_phases(totals: dict[str, float]) -> Iterator[None]:
 
 def hook_breakdown(workdir: Path, *, rounds: int) -> dict[str, Any]:
     """Median milliseconds per call and phase over ``rounds`` passes over every example patient."""
-    env = {"NBCDS_PROFILE": "development", "NBCDS_REQUIRE_JWT": "false", "NBCDS_LOG_LEVEL": "WARNING",
-           "NBCDS_DATABASE_URL": f"sqlite:///{workdir / 'breakdown.sqlite3'}"}
+    env = {"NBCDS_PROFILE": "development", "NBCDS_LOG_LEVEL": "WARNING",
+           "NBCDS_DATABASE_URL": f"sqlite:///{workdir / 'breakdown.sqlite3'}",
+           **client_jwt.server_environment(workdir, IN_PROCESS_BASE_URL)}
     bodies = [hook_body(patient_data(name, 40), prefetch=True) for name in example_names()]
+    tokens = iter(client_jwt.TokenMinter(IN_PROCESS_BASE_URL + SERVICE_PATH).mint(len(bodies) * (rounds + 1)))
     with _environment(env):
-        from cds_service.http.app import create_app
-
         logging.disable(logging.WARNING)  # the development profile's start-up warnings, known here
         try:
             app = create_app()
@@ -98,7 +89,8 @@ def hook_breakdown(workdir: Path, *, rounds: int) -> dict[str, Any]:
         nonlocal counter
         counter += 1
         unique = body.replace(HOOK_INSTANCE_PLACEHOLDER.encode(), f"00000000-0000-4000-8000-{counter:012d}".encode())
-        response = client.post(SERVICE_PATH, data=unique, content_type="application/json")
+        response = client.post(SERVICE_PATH, data=unique, content_type="application/json",
+                               headers={"Authorization": "Bearer " + next(tokens).decode("ascii")})
         if response.status_code != 200:
             raise RuntimeError(f"hook call answered {response.status_code}")
 
@@ -118,7 +110,5 @@ def hook_breakdown(workdir: Path, *, rounds: int) -> dict[str, Any]:
             row["total"] = elapsed * 1000 / len(bodies)
             per_round.append(row)
     finally:
-        service_runtime = app.extensions["nbcds"]
-        service_runtime.resolver.close()
-        service_runtime.store.dispose()
+        dispose_app(app)
     return {label: median([r[label] for r in per_round]) for label in per_round[0]}

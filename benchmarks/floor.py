@@ -1,7 +1,8 @@
 """The floor endpoint (benchmarks only): what a Flask service here costs when it does no work.
 
 ``POST /benchmark/floor?bytes=N`` reads and decodes the JSON body exactly as the CDS service does
-(``read_json_body``: the same media-type check, ``request.get_data``, ``json.loads``) and answers
+(``read_json_body``: the same media-type check, ``request.get_data``, ``json.loads``), ignores the client
+JWT the request carries (the benchmark sends it the same ``Authorization`` header bytes), and answers
 ``200`` with a JSON object of exactly ``N`` bytes (``{"cards": [], "padding": "…"}``, through ``jsonify``
 like the service's answer, with the same ``Cache-Control``). It runs inside the production app, so it
 shares the service's WSGI middleware, CORS, request log and error handlers: the difference between the
@@ -17,7 +18,7 @@ from functools import cache
 
 from flask import Blueprint, Response, jsonify, request
 
-from cds_service.http.service_calls import read_json_body
+from benchmarks.service_api import read_json_body
 
 FLOOR_PATH = "/benchmark/floor"
 MAX_BYTES = 5_000_000

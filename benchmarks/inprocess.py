@@ -96,7 +96,7 @@ class _PhaseClock:
 @contextlib.contextmanager
 def _timed_validation(clock: _PhaseClock) -> Iterator[None]:
     """Count the time ``read_case`` spends in ``validate`` (fhir.resources parsing and validation)."""
-    original = case_reader.validate
+    original = validation.validate
 
     def timed(resource: dict[str, Any]) -> Any:
         started = time.perf_counter()
@@ -105,11 +105,11 @@ def _timed_validation(clock: _PhaseClock) -> Iterator[None]:
         finally:
             clock.validation += time.perf_counter() - started
 
-    case_reader.validate = timed  # type: ignore[assignment]
+    validation.validate = timed  # type: ignore[assignment]
     try:
         yield
     finally:
-        case_reader.validate = original  # type: ignore[assignment]
+        validation.validate = original  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@
 Each of ``concurrency`` threads owns one keep-alive connection (raw socket, TCP_NODELAY; reopened every
 25 requests, see ``run_load``) and sends POSTs back to back: the next request leaves when the previous
 answer has been read in full (a closed loop). Request bytes are prepared before the run; per request only
-the ``hookInstance`` (and, for "first sight" runs, a nonce in every resource) is substituted. Responses
-are read by ``Content-Length`` with a minimal parser. The generator's CPU per request is measured and
+the client JWT (the next token of a pool minted before the run, see ``benchmarks.client_jwt``), the
+``hookInstance`` and, for "first sight" runs, a nonce in every resource are substituted. Responses are
+read by ``Content-Length`` with a minimal parser. The generator's CPU per request is measured and
 reported (about 0.2-0.3 ms here, mostly socket system calls): it runs on the same two cores as the server,
 and that CPU is taken from the server (see docs/performance.md).
 """
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -22,6 +24,9 @@ from benchmarks.measure import percentile
 
 HOOK_INSTANCE_PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 NONCE_PLACEHOLDER = "ZZZZZZZZZZZZ"  # 12 characters, replaced by a per-request nonce in "first sight" runs
+# Nonces are unique across the runs of a process (run number, request number), so no resource of a "first
+# sight" run was seen in an earlier one.
+_RUN_NUMBERS = itertools.count(1)
 READ_CHUNK = 256 * 1024
 
 
@@ -37,29 +42,41 @@ class RequestTemplate:
     body: bytes
     label: str = ""
 
-    def head(self, host: str, port: int) -> bytes:
-        return (f"POST {self.path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-                f"Accept: application/json\r\nContent-Length: {len(self.body)}\r\n\r\n").encode("ascii")
+    def head(self, host: str, port: int, *, authorized: bool) -> tuple[bytes, bytes]:
+        """The request head, split where the bearer token goes (``(head, b"")`` when there is none)."""
+        start = f"POST {self.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        rest = (f"Content-Type: application/json\r\nAccept: application/json\r\n"
+                f"Content-Length: {len(self.body)}\r\n\r\n")
+        if not authorized:
+            return (start + rest).encode("ascii"), b""
+        return (start + "Authorization: Bearer ").encode("ascii"), ("\r\n" + rest).encode("ascii")
 
 
 class _Prepared:
     """A template split at its placeholders, so a request is a few concatenations."""
 
-    def __init__(self, template: RequestTemplate, host: str, port: int, fresh_resources: bool) -> None:
-        self.head = template.head(host, port)
+    def __init__(self, template: RequestTemplate, host: str, port: int, *, fresh_resources: bool,
+                 authorized: bool, run_number: int = 0) -> None:
+        self.head, self.head_rest = template.head(host, port, authorized=authorized)
+        self.authorized = authorized
         self.fresh_resources = fresh_resources and NONCE_PLACEHOLDER.encode() in template.body
+        self.run_number = run_number & 0xFFFF
         hook_marker = HOOK_INSTANCE_PLACEHOLDER.encode()
         self.hook_parts = template.body.split(hook_marker, 1)
         if len(self.hook_parts) != 2:
             self.hook_parts = [template.body]
 
-    def build(self, counter: int) -> bytes:
+    def build(self, counter: int, token: bytes | None = None) -> bytes:
         if len(self.hook_parts) == 2:
             body = self.hook_parts[0] + str(uuid.uuid4()).encode() + self.hook_parts[1]
         else:
             body = self.hook_parts[0]
         if self.fresh_resources:
-            body = body.replace(NONCE_PLACEHOLDER.encode(), f"{counter:012x}".encode())
+            body = body.replace(NONCE_PLACEHOLDER.encode(), f"{self.run_number:04x}{counter & 0xFFFFFFFF:08x}".encode())
+        if self.authorized:
+            if token is None:
+                raise LoadError("an authorized request needs a token")
+            return b"".join((self.head, token, self.head_rest, body))
         return self.head + body
 
 
@@ -69,6 +86,8 @@ class LoadResult:
     errors: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     response_bytes: int = 0
+    sent: int = 0  # requests started (each used one token, if any)
+    tokens_exhausted: bool = False  # the run ended because its token pool was used up
 
     @property
     def completed(self) -> int:
@@ -85,7 +104,7 @@ class LoadResult:
         return {"requests": self.completed, "errors": len(self.errors), "seconds": self.elapsed,
                 "rps": self.requests_per_second, "p50_ms": self.percentile_ms(50),
                 "p95_ms": self.percentile_ms(95), "p99_ms": self.percentile_ms(99),
-                "max_ms": self.percentile_ms(100)}
+                "max_ms": self.percentile_ms(100), "tokens_exhausted": self.tokens_exhausted}
 
 
 class _Connection:
@@ -138,29 +157,39 @@ class _Connection:
         return status, length
 
 
-def exchange_once(host: str, port: int, template: RequestTemplate, timeout: float = 30.0) -> tuple[int, int]:
-    """One request on a fresh connection: (status, body bytes)."""
+def exchange_once(host: str, port: int, template: RequestTemplate, token: bytes | None = None,
+                  timeout: float = 30.0) -> tuple[int, int]:
+    """One request on a fresh connection (with ``token`` as its bearer token, if given): (status, body bytes)."""
     connection = _Connection(host, port, timeout)
     try:
-        return connection.exchange(_Prepared(template, host, port, fresh_resources=False).build(0))
+        prepared = _Prepared(template, host, port, fresh_resources=False, authorized=token is not None)
+        return connection.exchange(prepared.build(0, token))
     finally:
         connection.close()
 
 
 def run_load(host: str, port: int, templates: Sequence[RequestTemplate], *, concurrency: int, seconds: float,
-             max_requests: int = 200_000, fresh_resources: bool = False, timeout: float = 30.0,
-             max_errors: int = 20, reconnect_every: int = 25) -> LoadResult:
+             tokens: Sequence[bytes] | None = None, max_requests: int = 200_000, fresh_resources: bool = False,
+             timeout: float = 30.0, max_errors: int = 20, reconnect_every: int = 25) -> LoadResult:
     """Keep ``concurrency`` requests in flight for ``seconds`` (at most ``max_requests`` in all).
 
-    Every request must answer 200; the run stops early after ``max_errors`` failures. Each connection
-    is reopened after ``reconnect_every`` requests: the kernel hands a new connection to whichever
-    gunicorn worker accepts first, and a keep-alive connection stays with it, so with a few long-lived
-    connections one unlucky run can put them all on one worker. Reconnecting averages that out.
+    With ``tokens``, request number *n* carries ``tokens[n]`` as its bearer token, and the run ends early
+    (``tokens_exhausted``) if they run out. Every request must answer 200; the run stops early after
+    ``max_errors`` failures. Each connection is reopened after ``reconnect_every`` requests: the kernel
+    hands a new connection to whichever gunicorn worker accepts first, and a keep-alive connection stays
+    with it, so with a few long-lived connections one unlucky run can put them all on one worker.
+    Reconnecting averages that out.
     """
-    prepared = [_Prepared(t, host, port, fresh_resources) for t in templates]
+    run_number = next(_RUN_NUMBERS)
+    authorized = tokens is not None
+    prepared = [_Prepared(t, host, port, fresh_resources=fresh_resources, authorized=authorized,
+                          run_number=run_number) for t in templates]
+    if tokens is not None:
+        max_requests = min(max_requests, len(tokens))
     result = LoadResult()
     lock = threading.Lock()
     counter = iter(range(max_requests))
+    drawn = [0]
     start = threading.Barrier(concurrency + 1)
     stop_at: list[float] = [0.0]
 
@@ -175,9 +204,12 @@ def run_load(host: str, port: int, templates: Sequence[RequestTemplate], *, conc
             while time.perf_counter() < stop_at[0] and len(errors) < max_errors:
                 with lock:
                     number = next(counter, None)
+                    if number is not None:
+                        drawn[0] += 1
                 if number is None:
+                    result.tokens_exhausted = authorized
                     break
-                request = prepared[index % len(prepared)].build(number)
+                request = prepared[index % len(prepared)].build(number, tokens[number] if tokens else None)
                 index += 1
                 try:
                     connection.open()  # (re)connect outside the timed exchange
@@ -210,20 +242,26 @@ def run_load(host: str, port: int, templates: Sequence[RequestTemplate], *, conc
     for thread in threads:
         thread.join(timeout=seconds + timeout + 5)
     result.elapsed = time.perf_counter() - began
+    result.sent = drawn[0]
     return result
 
 
 def sequential(host: str, port: int, templates: Sequence[RequestTemplate], count: int,
-               between: Callable[[int], None] | None = None, timeout: float = 30.0) -> list[float]:
-    """``count`` requests one after another on one keep-alive connection; latencies in seconds."""
+               between: Callable[[int], None] | None = None, timeout: float = 30.0,
+               tokens: Sequence[bytes] | None = None) -> list[float]:
+    """``count`` requests one after another on one keep-alive connection; latencies in seconds.
+
+    With ``tokens`` (at least ``count`` of them), request number *n* carries ``tokens[n]``."""
+    if tokens is not None and len(tokens) < count:
+        raise LoadError(f"{count} requests need {count} tokens, not {len(tokens)}")
     connection = _Connection(host, port, timeout)
-    prepared = [_Prepared(t, host, port, fresh_resources=False) for t in templates]
+    prepared = [_Prepared(t, host, port, fresh_resources=False, authorized=tokens is not None) for t in templates]
     latencies = []
     try:
         for number in range(count):
             if between is not None:
                 between(number)
-            request = prepared[number % len(prepared)].build(number)
+            request = prepared[number % len(prepared)].build(number, tokens[number] if tokens else None)
             sent = time.perf_counter()
             status, _ = connection.exchange(request)
             elapsed = time.perf_counter() - sent

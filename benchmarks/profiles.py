@@ -3,7 +3,8 @@
 * ``mapping-first-sight``: scenario 2 (40-Observation Bundles, every resource new to the process);
 * ``mapping-repeat``: scenario 2 as on a repeat call;
 * ``hook-call``: the patient-view hook, full prefetch, through the Flask app in this process (the same
-  app and settings as the benchmark server, without gunicorn and HTTP), repeat calls;
+  app and settings as the benchmark server, client JWT verification included, without gunicorn and HTTP),
+  repeat calls;
 * ``scale-1000``: scenario 5's 1,000-Observation patients, first sight.
 
 These are for finding causes, not for the figures: a profiler slows what it watches.
@@ -19,14 +20,18 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks import client_jwt
 from benchmarks.data import example_names, patient_data
 from benchmarks.hooks import hook_body
 from benchmarks.inprocess import SCALE_PATIENTS, clear_validation_cache
 from benchmarks.load import HOOK_INSTANCE_PLACEHOLDER
 from benchmarks.server import fast_tmp_dir
+from benchmarks.service_api import SERVICE_PATH, create_app, dispose_app
 from fhir_mappings.reading.case_reader import read_case
 from fhir_mappings.writing.results_to_fhir import result_resources
 from neuroblastoma.classification import classify
+
+IN_PROCESS_BASE_URL = "http://localhost"  # Flask's test client's
 
 
 def _profile(name: str, out_dir: Path, work: Callable[[], object], repeat: int) -> Path:
@@ -47,13 +52,12 @@ def _profile(name: str, out_dir: Path, work: Callable[[], object], repeat: int) 
 @contextlib.contextmanager
 def _benchmark_app(workdir: Path) -> Iterator[object]:
     """The benchmark server's app (production app + floor), with the server's settings, in this process."""
-    env = {"NBCDS_PROFILE": "development", "NBCDS_REQUIRE_JWT": "false", "NBCDS_LOG_LEVEL": "WARNING",
-           "NBCDS_DATABASE_URL": f"sqlite:///{workdir / 'profile.sqlite3'}"}
+    env = {"NBCDS_PROFILE": "development", "NBCDS_LOG_LEVEL": "WARNING",
+           "NBCDS_DATABASE_URL": f"sqlite:///{workdir / 'profile.sqlite3'}",
+           **client_jwt.server_environment(workdir, IN_PROCESS_BASE_URL)}
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     try:
-        from cds_service.http.app import create_app
-
         logging.disable(logging.WARNING)  # the development profile's start-up warnings, known here
         try:
             app = create_app()
@@ -62,9 +66,7 @@ def _benchmark_app(workdir: Path) -> Iterator[object]:
         try:
             yield app
         finally:
-            service_runtime = app.extensions["nbcds"]
-            service_runtime.resolver.close()
-            service_runtime.store.dispose()
+            dispose_app(app)
     finally:
         for key, value in saved.items():
             if value is None:
@@ -99,13 +101,15 @@ def write_profiles(out_dir: Path, *, quick: bool) -> list[Path]:
         client = app.test_client()  # type: ignore[attr-defined]
         bodies = [hook_body(patient_data(name, 40), prefetch=True) for name in names]
         counter = iter(range(10**9))
+        # Minted before profiling (the warm-up pass and the profiled rounds), one per call.
+        tokens = iter(client_jwt.TokenMinter(IN_PROCESS_BASE_URL + SERVICE_PATH).mint(len(bodies) * (rounds + 1)))
 
         def hook_calls() -> None:
             for body in bodies:
                 unique = body.replace(HOOK_INSTANCE_PLACEHOLDER.encode(),
                                       f"00000000-0000-4000-8000-{next(counter):012d}".encode())
-                response = client.post("/cds-services/neuroblastoma-staging", data=unique,
-                                       content_type="application/json")
+                response = client.post(SERVICE_PATH, data=unique, content_type="application/json",
+                                       headers={"Authorization": "Bearer " + next(tokens).decode("ascii")})
                 if response.status_code != 200:
                     raise RuntimeError(f"hook call answered {response.status_code}")
         written.append(_profile("hook-call", out_dir, hook_calls, rounds))

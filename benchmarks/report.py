@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-FORMAT_VERSION = 1
+# 2: every hook call carries a client JWT; row 3 is the first-sight call (the headline), 3b the repeat call
+# (format 1: no JWT, row 3 the repeat call and 3b first sight).
+FORMAT_VERSION = 2
+_FORMAT_1_IDS = {"3": "3b", "3b": "3"}  # format 1's row id -> the same scenario's id now
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,14 @@ def _plain(value: Any) -> Any:
 def render_comparison(previous_path: Path, rows: list[Row]) -> str:
     """Each row's headline ratio now against the same row of an earlier run's JSON."""
     previous = json.loads(previous_path.read_text(encoding="utf-8"))
-    before = {row["id"]: row for row in previous.get("rows", [])}
+    old_format = previous.get("format", 1) < 2
+    before = {(_FORMAT_1_IDS.get(row["id"], row["id"]) if old_format else row["id"]): row
+              for row in previous.get("rows", [])}
     lines = [f"Compared with {previous_path} ({previous.get('environment', {}).get('time', '?')}, "
              f"git {previous.get('environment', {}).get('git', '?')}):"]
+    if old_format:
+        lines.append("  (an earlier format: its hook calls carried no client JWT, and its rows 3 and 3b are "
+                     "compared with rows 3b and 3 here)")
     for row in rows:
         old = before.get(row.id)
         old_ratio = old.get("ratio") if old else None

@@ -1,8 +1,10 @@
 """Starting and stopping the benchmark server (``python -m benchmarks.serve``, i.e. ``nbcds serve``).
 
-Settings: the development profile with ``NBCDS_REQUIRE_JWT=false`` (no client JWT to mint per request),
-a fresh SQLite store in a temporary directory, INFO logging to a file (the per-request log line is
-written as in production), ``NBCDS_BENCHMARK_FLOOR=1`` for the floor endpoint. Everything listens on
+Settings: the development profile with client JWTs required and verified as in production (one trusted
+issuer whose public key is a JWK Set file in the server's temporary directory, ``NBCDS_PUBLIC_BASE_URL``
+the address called: see ``benchmarks.client_jwt``), a fresh SQLite store in a temporary directory, INFO
+logging to a file (the per-request log line is written as in production), ``NBCDS_BENCHMARK_FLOOR=1`` for
+the floor endpoint. Everything listens on
 127.0.0.1. The server runs in its own process group and is stopped (TERM, then KILL) however the
 benchmark ends.
 """
@@ -19,6 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import IO
+
+from benchmarks import client_jwt
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -94,8 +98,7 @@ class BenchServer:
         env = dict(os.environ)
         env.update({
             "NBCDS_PROFILE": "development",
-            "NBCDS_REQUIRE_JWT": "false",
-            "NBCDS_TRUST_SANDBOX_ISSUER": "false",
+            **client_jwt.server_environment(self.workdir, self.base_url),
             "NBCDS_DATABASE_URL": f"sqlite:///{self.workdir / 'nbcds-bench.sqlite3'}",
             "NBCDS_LOG_LEVEL": "INFO",
             "NBCDS_BENCHMARK_FLOOR": "1",

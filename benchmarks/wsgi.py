@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from cds_service.http.app import create_app
+from benchmarks.service_api import create_app
 
 application = create_app()
 

@@ -27,7 +27,8 @@ class GatheredResources:
 
 
 def _entries(bundle: Resource) -> Iterator[tuple[str | None, Any]]:
-    for entry in bundle.get("entry") or []:
+    entries = bundle.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
             continue
         search = entry.get("search")

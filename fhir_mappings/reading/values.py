@@ -1,13 +1,17 @@
-"""Reading values in every form an EHR sends them, from resource dicts (validated or not: shapes are checked).
+"""Reading values in every form an EHR sends them, from resource dicts of any shape.
 
 Forms: valueCodeableConcept, valueBoolean, valueQuantity, components, interpretation,
 dataAbsentReason. A valueString alone is never interpreted (no free-text guessing); it is counted
 as unrecognised.
+
+Every function here is total over arbitrary JSON: the resources are read before they are validated
+(validation.py says why), so an element of the wrong shape reads as absent, never as an exception.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Set
+import math
+from collections.abc import Mapping, Set
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -29,33 +33,30 @@ _INTERPRETATION_PRESENCE = {
 }
 
 
-def iter_codings(concept: Any) -> Iterator[CodingKey]:
-    """``(system, code)`` of every coding in a CodeableConcept (or a list of them), in order."""
-    for item in concept if isinstance(concept, list) else (concept,):
-        if isinstance(item, dict):
-            for coding in item.get("coding") or ():
-                if isinstance(coding, dict):
-                    system, code = coding.get("system"), coding.get("code")
-                    if system and code:
-                        yield str(system), str(code)
-
-
 def codings(concept: Any) -> list[CodingKey]:
-    """``(system, code)`` of every coding in a CodeableConcept (or a list of them)."""
-    return list(iter_codings(concept))
+    """``(system, code)`` of every coding in a CodeableConcept (or a list of them), in order."""
+    found = []
+    for item in concept if isinstance(concept, list) else [concept]:
+        coding_list = item.get("coding") if isinstance(item, dict) else None
+        for coding in coding_list if isinstance(coding_list, list) else []:
+            if isinstance(coding, dict):
+                system, code = coding.get("system"), coding.get("code")
+                if system and code:
+                    found.append((str(system), str(code)))
+    return found
 
 
 def lookup(table: Mapping[CodingKey, V], concept: Any) -> V | None:
-    """The value of the first coding of ``concept`` that ``table`` knows (``codings`` order).
-
-    It runs several times per Observation (dozens of times per case read), so it stops at the first
-    coding it knows instead of listing them all.
-    """
-    for key in iter_codings(concept):
+    """The value of the first coding of ``concept`` that ``table`` knows."""
+    for key in codings(concept):
         value = table.get(key)
         if value is not None:
             return value
     return None
+
+
+def any_coding_in(keys: Set[CodingKey], concept: Any) -> bool:
+    return any(key in keys for key in codings(concept))
 
 
 def well_formed_codings(concept: Any) -> list[CodingKey] | None:
@@ -85,10 +86,6 @@ def well_formed_codings(concept: Any) -> list[CodingKey] | None:
     return keys
 
 
-def any_coding_in(keys: Set[CodingKey], concept: Any) -> bool:
-    return any(key in keys for key in codings(concept))
-
-
 def presence_value(element: Resource) -> Presence | None:
     """present/absent/unknown from a resource or component; None when it carries no readable value."""
     if "dataAbsentReason" in element:
@@ -96,26 +93,29 @@ def presence_value(element: Resource) -> Presence | None:
     boolean = element.get("valueBoolean")
     if isinstance(boolean, bool):
         return Presence.PRESENT if boolean else Presence.ABSENT
-    concept = element.get("valueCodeableConcept")
-    if concept is not None:
-        value = lookup(PRESENCE_BY_CODING, concept)
-        if value is not None:
-            return value
-    interpretation = element.get("interpretation")
-    return lookup(_INTERPRETATION_PRESENCE, interpretation) if interpretation else None
+    coded = lookup(PRESENCE_BY_CODING, element.get("valueCodeableConcept"))
+    if coded is not None:
+        return coded
+    return lookup(_INTERPRETATION_PRESENCE, element.get("interpretation"))
 
 
 def quantity_value(element: Resource) -> float | None:
+    """``valueQuantity.value`` as a float; None when there is no number."""
     quantity = element.get("valueQuantity")
-    if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
-        return float(quantity["value"])
-    return None
+    value = quantity.get("value") if isinstance(quantity, dict) else None
+    if not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond the float range: outside every range a reader accepts
+        return math.inf if value > 0 else -math.inf
 
 
 def components(resource: Resource) -> dict[CodingKey, Resource]:
-    """Components by each of their codings."""
+    """Components by each of their codings (the first component with a coding wins)."""
     found: dict[CodingKey, Resource] = {}
-    for component in resource.get("component") or []:
+    component_list = resource.get("component")
+    for component in component_list if isinstance(component_list, list) else []:
         if isinstance(component, dict):
             for key in codings(component.get("code")):
                 found.setdefault(key, component)
@@ -139,15 +139,15 @@ def parse_fhir_datetime(text: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def observed_at_text(resource: Resource) -> Any:
-    """When the finding applies, as sent: effective[x], else issued (for conflict resolution)."""
+def observed_at(resource: Resource) -> datetime | None:
+    """When the finding applies: effective[x], else issued (for conflict resolution)."""
     for key in ("effectiveDateTime", "effectiveInstant"):
         if key in resource:
-            return resource[key]
+            return parse_fhir_datetime(resource[key])
     period = resource.get("effectivePeriod")
     if isinstance(period, dict):
-        return period.get("start") or period.get("end")
-    return resource.get("issued")
+        return parse_fhir_datetime(period.get("start") or period.get("end"))
+    return parse_fhir_datetime(resource.get("issued"))
 
 
 def reference_target(reference: Any) -> str | None:

@@ -2,7 +2,8 @@
 
 An Observation or Condition whose codes name nothing the rules read is reported unrecognised without
 being validated (an invalid one too); everything the rules read is validated as before, and a code too
-broken to tell is validated so that it is reported invalid.
+broken to tell is validated so that it is reported invalid. The report's reasons are bounded, and the
+readers are total over arbitrary JSON.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from fhir_mappings.reading import case_reader, validation
-from fhir_mappings.reading.validation import clear_validation_cache
+from fhir_mappings.reading import case_reader, observation_readers, validation
 from fhir_mappings.results_codes import STAGE_CODE
 from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology.model import Code
+from fhir_mappings.terminology.observation_kinds import ObservationKind
 from neuroblastoma.facts import Presence
 from tests.fhir_mappings.test_reading_value_forms import OBS, P, cc, condition, obs, patient, read, ref
 
@@ -27,16 +28,15 @@ INVALID_DATE = {"effectiveDateTime": "2025-02-30T25:00:00Z"}
 
 @pytest.fixture
 def validated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The references of the resources read_case validates, in order (the cache emptied first)."""
-    clear_validation_cache()
+    """The references of the resources read_case validates, in order."""
     seen: list[str] = []
-    original = case_reader.validate
+    original = validation.validate
 
     def spy(resource: dict[str, Any]) -> Any:
         seen.append(ref(resource))
         return original(resource)
 
-    monkeypatch.setattr(case_reader, "validate", spy)
+    monkeypatch.setattr(validation, "validate", spy)
     yield seen
 
 
@@ -162,35 +162,78 @@ def test_the_patient_is_always_validated(validated: list[str]) -> None:
     assert validated[0] == "Patient/p1"
 
 
-# ---- the validation cache -----------------------------------------------------------------------------
+# ---- validation outcomes and their size --------------------------------------------------------------
 
-def test_cached_outcomes_follow_the_content_not_the_id() -> None:
-    clear_validation_cache()
+def test_the_outcome_follows_the_content_not_the_id() -> None:
     good = obs(OBS("11q-aberration"), valueBoolean=True)
     bad = {**good, **INVALID_DATE}
-    for _ in range(2):  # the second pass answers from the cache
+    for _ in range(2):
         assert validation.validate(good) is None
         assert validation.validate(bad) is not None
         assert validation.validate({**good, "status": "done"}) is not None
 
 
-def test_the_cache_is_bounded_least_recently_used_out_first() -> None:
-    cache = validation._OutcomeCache(max_entries=2)
-    cache.put(b"a", None)
-    cache.put(b"b", None)
-    assert cache.get(b"a") is None  # now the most recently used
-    cache.put(b"c", None)
-    assert cache.get(b"b") is validation._MISSING
-    assert cache.get(b"a") is None and cache.get(b"c") is None
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The references fhir.resources actually validates (cache misses), with an empty cache."""
+    validation.clear_validation_cache()
+    seen: list[str] = []
+    original = validation._reason_invalid
+
+    def spy(resource: dict[str, Any], resource_type: str) -> Any:
+        seen.append(ref(resource))
+        return original(resource, resource_type)
+
+    monkeypatch.setattr(validation, "_reason_invalid", spy)
+    yield seen
+    validation.clear_validation_cache()
 
 
-def test_the_cache_holds_digests_not_the_patients_resources() -> None:
-    clear_validation_cache()
-    named = patient(name=[{"family": "Quixote-Marchetti", "given": ["Zebulon"]}])
-    assert validation.validate(named) is None
-    held = list(validation._CACHE._entries)
-    assert held and all(len(key) == 32 for key in held)
-    assert not any(b"Quixote" in key for key in held)
+def test_the_same_content_is_validated_once_and_reported_every_time(checked: list[str]) -> None:
+    bad = obs(ELEVEN_Q, valueBoolean=True, status="done")
+    for _ in range(2):
+        assert [i.reference for i in read(bad).report.invalid] == [ref(bad)]
+    assert checked.count(ref(bad)) == 1
+    changed = {**bad, "status": "finished"}  # new content: validated again
+    assert [i.reference for i in read(changed).report.invalid] == [ref(bad)]
+    assert checked.count(ref(bad)) == 2
+
+
+def test_the_cache_holds_digests_and_bounded_reasons_only(checked: list[str]) -> None:
+    """What a worker keeps between calls: 32-byte digests and reasons of at most MAX_REASON characters,
+    never a resource or a value from it, and at most the cache's size of them."""
+    for number in range(50):
+        read(obs(ELEVEN_Q, valueBoolean=True, status="Z" * 10_000 + str(number), id=f"o{number}"))
+    cached = dict(validation._OUTCOMES.items())
+    assert len(cached) == 52  # the 50 Observations, the Patient and the Condition
+    assert all(isinstance(key, bytes) and len(key) == 32 for key in cached)
+    assert all(reason is None or len(reason) <= validation.MAX_REASON for reason in cached.values())
+    assert not any("Z" * 50 in (reason or "") for reason in cached.values())
+    assert validation._OUTCOMES.maxsize == 4096
+
+
+HUGE = "Z" * 1_000_000
+
+
+@pytest.mark.parametrize("elements", [
+    {"status": HUGE},
+    {HUGE: True},
+    {"id": HUGE},
+    {"effectiveDateTime": HUGE},
+    {"valueQuantity": {"value": HUGE}},
+    {"component": [{"code": cc(HEIGHT), HUGE: 1}]},
+], ids=["status", "member name", "id", "date", "quantity", "component member"])
+def test_an_invalid_resource_costs_a_bounded_report_whatever_it_holds(elements: dict[str, Any]) -> None:
+    bad = {**obs(ELEVEN_Q, valueBoolean=True), **elements}
+    (invalid,) = read(bad).report.invalid
+    assert len(invalid.reason) <= validation.MAX_REASON and len(invalid.reference) <= validation.MAX_REFERENCE
+    assert "Z" * 50 not in invalid.reason  # the value is never echoed whole
+
+
+def test_short_reasons_are_kept_whole() -> None:
+    bad = obs(ELEVEN_Q, valueBoolean=True, status="done")
+    (invalid,) = read(bad).report.invalid
+    assert invalid.reason == "status: 'done' is not an Observation status (required binding)"
 
 
 # ---- decisive findings: validated when the conflict rule needs them ---------------------------------
@@ -257,14 +300,22 @@ def test_the_invalid_are_reported_in_reading_order_whenever_validated() -> None:
     assert [i.reference for i in reading.report.invalid] == [ref(first), ref(second)]
 
 
-def test_a_reader_failing_on_a_malformed_resource_reports_it_invalid(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Readers expect valid FHIR; a shape error from an unvalidated resource is validation's to report."""
-    def brittle(resource: dict[str, Any]) -> Any:
-        return ("11q", Presence, resource["valueBoolean"]["nested"])  # TypeError on a boolean
+@pytest.mark.parametrize("value", [{"nested": True}, [True]])
+def test_a_decisive_observation_of_the_wrong_shape_is_reported_invalid(value: Any) -> None:
+    """Readers are total: a value of the wrong shape reads as no value, so the Observation is validated at
+    once and reported invalid (not unrecognised, not an error)."""
+    bad = obs(ELEVEN_Q, valueBoolean=value)
+    reading = read(bad)
+    assert [i.reference for i in reading.report.invalid] == [ref(bad)]
+    assert reading.report.unrecognised == ()
 
-    (kind,) = [key for key in case_reader.READER_BY_CODING if key == ELEVEN_Q.key]
-    monkeypatch.setitem(case_reader.READER_BY_CODING, kind, brittle)
-    bad = obs(ELEVEN_Q, valueBoolean=True, status="done")
-    assert [i.reference for i in read(bad).report.invalid] == [ref(bad)]
-    with pytest.raises(TypeError):  # from a valid resource it is a bug, not data to report
-        read(obs(ELEVEN_Q, valueBoolean=True))
+
+def test_a_reader_raising_anything_but_unreadable_value_is_a_bug_and_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No catch-all of shape errors: readers are total, so a TypeError is a bug, whatever the resource."""
+    def brittle(resource: dict[str, Any]) -> Any:
+        return resource["valueBoolean"]["nested"]  # TypeError on a boolean
+
+    monkeypatch.setitem(observation_readers.READERS, ObservationKind.CHR_11Q, brittle)  # type: ignore[arg-type]
+    for status in ("final", "done"):
+        with pytest.raises(TypeError):
+            read(obs(ELEVEN_Q, valueBoolean=True, status=status))
