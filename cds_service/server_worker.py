@@ -56,7 +56,7 @@ class _DeadlineSocket:
 def thread_worker_with_read_deadline(seconds: float) -> type[ThreadWorker]:
     """A gthread worker class whose requests must arrive whole within ``seconds`` of their first byte."""
 
-    class ReadDeadlineThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no types
+    class ReadDeadlineThreadWorker(ThreadWorker):
         def enqueue_req(self, conn: Any) -> None:
             # Called when a connection becomes readable: a new request starts (keep-alive ones too).
             if not isinstance(conn.sock, _DeadlineSocket):

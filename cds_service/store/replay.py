@@ -8,9 +8,9 @@ them for every process that shares the database.
 `INSERT … ON CONFLICT (token_key) DO UPDATE … WHERE the stored row has expired … RETURNING token_key`. It
 writes a row and returns it (True: first use) unless a live row is there (nothing returned, False: a
 replay), and two processes racing with the same token cannot both win. (RETURNING rather than the rowcount,
-which psycopg reports as -1 for this statement.) The key is a sha256 of the issuer and the `jti` (fixed width, no token material). Rows
-are kept until the token's `exp` plus the verifier's leeway, after which the token fails its `exp` check
-anyway; expired rows are deleted at most once a minute per process.
+which psycopg reports as -1 for this statement.) The key is a sha256 of the issuer and the `jti` (fixed
+width, no token material). Rows are kept until the token's `exp` plus the verifier's leeway, after which
+the token fails its `exp` check anyway; expired rows are deleted at most once a minute per process.
 
 It satisfies the verifier's `ReplayCache` port (cds_service/auth/replay_cache.py) without importing it.
 """
