@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FHIR_SERVER_DIR := tests/fhir_server
 NPM_STAMP := $(FHIR_SERVER_DIR)/node_modules/.installed
 
-.PHONY: run test lint bench soak clean system-packages
+.PHONY: run test lint bench soak soak-memory clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(STAMP) $(NPM_STAMP)
 # Bounded soak (default 60 s) against `nbcds serve --workers 2`; not part of `make test` (docs/reliability.md).
 soak: $(STAMP) $(NPM_STAMP)
 	$(PY) -m soak
+
+# A worker's memory over 1,000 calls carrying different 1 MB invalid values (the suite runs 400; docs/reliability.md).
+soak-memory: $(STAMP)
+	$(PY) -m soak.memory --requests 1000
 
 clean:
 	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis
