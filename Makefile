@@ -18,11 +18,17 @@ $(NPM_STAMP): $(FHIR_SERVER_DIR)/package.json $(FHIR_SERVER_DIR)/package-lock.js
 	cd $(FHIR_SERVER_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
-# Debian packages the tests need: PostgreSQL server binaries (initdb/pg_ctl) for the store tests.
+# Debian packages the tests need: PostgreSQL server binaries (initdb/pg_ctl) for the store tests, and nginx for
+# the reverse-proxy tests (tests/support/nginx.py runs the shipped docker/nginx/ configuration; the package's own
+# service is not started by the tests).
 system-packages:
 	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "installing PostgreSQL server binaries (Debian)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+		echo "installing nginx (Debian)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	fi
 
 # The embedded defaults: development profile (no client JWT), SQLite store nbcds.sqlite3.
