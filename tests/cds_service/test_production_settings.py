@@ -97,3 +97,11 @@ def test_the_wsgi_entry_point_refuses_an_incomplete_production_configuration(mon
     finally:
         module.application.extensions["nbcds"].close()
         sys.modules.pop("cds_service.wsgi", None)
+
+
+def test_every_setting_is_documented() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    undocumented = [name for name in Settings.model_fields if f"`NBCDS_{name.upper()}`" not in text]
+    assert not undocumented, f"add these to docs/configuration.md: {undocumented}"
