@@ -83,8 +83,8 @@ class ServedNbcds:
 
 
 def nbcds_command(*args: str) -> list[str]:
-    """``nbcds ARGS`` with this interpreter (the package ``cds_service.cli`` has no ``__main__``)."""
-    return [sys.executable, "-c", "import sys; from cds_service.cli import main; sys.exit(main(sys.argv[1:]))", *args]
+    """``nbcds ARGS`` with this interpreter and this checkout's code."""
+    return [sys.executable, "-m", "cds_service.cli", *args]
 
 
 def service_env(env: Mapping[str, str], metrics_dir: Path | None = None) -> dict[str, str]:
