@@ -85,22 +85,41 @@ class InMemoryReplayCache:
 
 
 class FallbackReplayCache:
-    """A shared cache, and a per-process one used only while the shared one raises one of `failures`.
+    """A shared cache, and a per-process one used while the shared one raises one of `failures`.
 
     While the database is down, clinical answers must go on (docs/reliability.md): tokens are then checked
-    against this process's memory only, and each fallback is logged. Any other exception propagates.
+    against this process's memory only. After a failure the shared cache is left alone for
+    `retry_after_seconds` (a database that does not answer at all costs its connect timeout once per
+    interval, not on every call), and the switch is logged once per outage. Any other exception propagates.
     """
 
-    def __init__(self, shared: ReplayCache, local: ReplayCache,
-                 failures: tuple[type[Exception], ...]) -> None:
+    def __init__(self, shared: ReplayCache, local: ReplayCache, failures: tuple[type[Exception], ...],
+                 *, retry_after_seconds: float = 5.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._shared = shared
         self._local = local
         self._failures = failures
+        self._retry_after = retry_after_seconds
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._shared_down_until: float | None = None
 
     def check_and_store(self, issuer: str, jti: str, expires_at: float) -> bool:
-        try:
-            return self._shared.check_and_store(issuer, jti, expires_at)
-        except self._failures as error:
-            log.warning("the shared replay cache is unavailable (%s): checking this process's memory only",
-                        type(error).__name__)
-            return self._local.check_and_store(issuer, jti, expires_at)
+        with self._lock:
+            down = self._shared_down_until is not None and self._monotonic() < self._shared_down_until
+        if not down:
+            try:
+                fresh = self._shared.check_and_store(issuer, jti, expires_at)
+            except self._failures as error:
+                with self._lock:
+                    first = self._shared_down_until is None
+                    self._shared_down_until = self._monotonic() + self._retry_after
+                if first:
+                    log.warning("the shared replay cache is unavailable (%s): checking this process's memory only "
+                                "until it is back", type(error).__name__)
+            else:
+                with self._lock:
+                    if self._shared_down_until is not None:
+                        log.warning("the shared replay cache is back")
+                    self._shared_down_until = None
+                return fresh
+        return self._local.check_and_store(issuer, jti, expires_at)

@@ -7,6 +7,7 @@ expired rows are purged; while the database is down the verifier falls back to i
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ from cds_service.auth import FallbackReplayCache, InMemoryReplayCache
 from cds_service.store import Store, StoreError, StoreUnavailable, open_store
 from cds_service.store.replay import SqlReplayCache, replay_key
 from cds_service.store.tables import jwt_replay
+from tests.cds_service.client_simulator import EPIC, running_service
 
 pytestmark = pytest.mark.integration
 
@@ -115,6 +117,33 @@ def test_while_the_store_is_down_the_process_memory_refuses_replays(caplog) -> N
     assert any("replay cache is unavailable" in record.getMessage() for record in caplog.records)
 
 
+def test_a_store_that_does_not_answer_is_asked_once_per_interval(caplog) -> None:
+    class Down:
+        calls = 0
+
+        def check_and_store(self, issuer: str, jti: str, expires_at: float) -> bool:
+            self.calls += 1
+            raise StoreUnavailable("database unavailable: connection timed out")
+
+    class Clock:
+        now = 100.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    caplog.set_level(logging.WARNING)
+    shared, clock = Down(), Clock()
+    replay = FallbackReplayCache(shared, InMemoryReplayCache(), failures=(StoreError,), retry_after_seconds=5,
+                                 monotonic=clock)
+    for index in range(10):
+        assert replay.check_and_store(ISS, f"j{index}", time.time() + 60) is True
+    assert shared.calls == 1  # one connect timeout, not ten
+    clock.now += 6
+    replay.check_and_store(ISS, "later", time.time() + 60)
+    assert shared.calls == 2
+    assert sum("replay cache is unavailable" in r.getMessage() for r in caplog.records) == 1  # once per outage
+
+
 def test_other_failures_of_the_shared_cache_are_not_swallowed() -> None:
     class Broken:
         def check_and_store(self, issuer: str, jti: str, expires_at: float) -> bool:
@@ -122,3 +151,17 @@ def test_other_failures_of_the_shared_cache_are_not_swallowed() -> None:
 
     with pytest.raises(RuntimeError):
         FallbackReplayCache(Broken(), InMemoryReplayCache(), failures=(StoreError,)).check_and_store(ISS, "j", 1e12)
+
+
+def test_with_the_database_down_tokens_are_still_verified_and_replays_refused_by_the_process(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    down = f"postgresql+psycopg://nbcds@127.0.0.1:{port}/nbcds?connect_timeout=2"
+    with running_service(tmp_path, database_url=down) as svc:
+        client = svc.client(EPIC)
+        token = client.token_for("/cds-services")
+        started = time.monotonic()
+        assert client.discovery(token=token).status == 200
+        assert client.discovery(token=token).status == 401
+        assert time.monotonic() - started < 5
