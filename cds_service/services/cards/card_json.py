@@ -30,8 +30,7 @@ SOURCE_TOPIC = {"system": "https://nbcds.example.org/fhir/CodeSystem/card-topic"
 
 
 _SOURCE_LABEL = f"INRG staging and risk ({MONCLAIR_2009.key}; {COHN_2009.key}; {IRWIN_2021.key})"
-_REFERENCES = tuple((f"{source.key}: {source.citation[:80]}…", source.url)
-                    for source in (MONCLAIR_2009, COHN_2009, IRWIN_2021))
+_REFERENCES = tuple((f"Source: {source.key}", source.url) for source in (MONCLAIR_2009, COHN_2009, IRWIN_2021))
 
 
 def card_source() -> Source:
