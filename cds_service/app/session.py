@@ -32,7 +32,7 @@ COOKIE = "nbcds_app"
 MAX_AGE_SECONDS = 8 * 3600
 
 
-class AppNotConfigured(RuntimeError):
+class AppNotConfiguredError(RuntimeError):
     """Production without ``NBCDS_APP_SESSION_KEY``: the app answers 503 (the CDS service is unaffected)."""
 
 
@@ -87,7 +87,7 @@ def session_cipher(settings: Settings) -> Fernet:
         return Fernet(settings.app_session_key.get_secret_value().encode())
     if settings.profile == "development":
         return Fernet(_development_key(settings))
-    raise AppNotConfigured("NBCDS_APP_SESSION_KEY is not set")
+    raise AppNotConfiguredError("NBCDS_APP_SESSION_KEY is not set")
 
 
 def load_session(request: Request, cipher: Fernet) -> AppSession:

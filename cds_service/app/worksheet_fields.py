@@ -40,6 +40,7 @@ class Field:
     kind: str  # "choice" | "date" | "decimal" | "boolean"
     choices: tuple[Choice, ...] = ()
     hint: str = ""
+    group: str = ""  # the IDRF a field belongs to ("IDRF 15: Tumour invading one or both renal pedicles")
 
 
 @dataclass(frozen=True)
@@ -100,23 +101,26 @@ def idrf_name(code: IdrfCode, part: str) -> str:
 
 def _idrf_fields(definition: IdrfDefinition) -> tuple[Field, ...]:
     number = definition.number
+    group = f"IDRF {number}: {definition.wording}"
     if definition.code is SPINAL:
         return (
-            Field(idrf_name(SPINAL, "canal-percent"), f"IDRF {number}: % of the spinal canal invaded (axial)",
-                  "decimal", hint="0 to 100"),
-            Field(idrf_name(SPINAL, "over-third"), f"IDRF {number}: more than one third of the canal", "choice",
-                  YES_NO),
-            Field(idrf_name(SPINAL, "leptomeninges"), f"IDRF {number}: perimedullary leptomeningeal spaces not "
-                                                      "visible", "choice", YES_NO),
-            Field(idrf_name(SPINAL, "cord-signal"), f"IDRF {number}: abnormal spinal cord signal", "choice", YES_NO),
+            Field(idrf_name(SPINAL, "canal-percent"), f"IDRF {number}, % of the spinal canal invaded (axial)",
+                  "decimal", hint="0 to 100", group=group),
+            Field(idrf_name(SPINAL, "over-third"), f"IDRF {number}, more than one third of the canal", "choice",
+                  YES_NO, group=group),
+            Field(idrf_name(SPINAL, "leptomeninges"), f"IDRF {number}, perimedullary leptomeningeal spaces not "
+                                                      "visible", "choice", YES_NO, group=group),
+            Field(idrf_name(SPINAL, "cord-signal"), f"IDRF {number}, abnormal spinal cord signal", "choice", YES_NO,
+                  group=group),
         )
     structures = tuple(Choice(s.value, _STRUCTURE_LABEL[s], vs.STRUCTURE_KIND_CODING[s].system)
                        for s in STRUCTURES[definition.code])
     relations = tuple(Choice(r.value, _RELATION_LABEL[r], vs.STRUCTURE_RELATION_CODING[r].system)
                       for r in StructureRelation)
-    return (Field(idrf_name(definition.code, "structure"), f"IDRF {number}: structure", "choice", structures),
-            Field(idrf_name(definition.code, "relation"), f"IDRF {number}: {definition.wording}", "choice",
-                  relations))
+    return (Field(idrf_name(definition.code, "relation"), f"IDRF {number}, relation of tumour and structure",
+                  "choice", relations, group=group),
+            Field(idrf_name(definition.code, "structure"), f"IDRF {number}, kind of structure", "choice", structures,
+                  group=group))
 
 
 def _idrf_sections() -> tuple[Section, ...]:
@@ -125,7 +129,7 @@ def _idrf_sections() -> tuple[Section, ...]:
         if definition.code is IdrfCode.IPSILATERAL_TWO_COMPARTMENTS:
             continue
         sections.setdefault(definition.region.value, []).extend(_idrf_fields(definition))
-    return tuple(Section(f"idrf-{i}", f"IDRFs: {lower_first(region)}", tuple(fields))
+    return tuple(Section(f"region-{i}", f"IDRFs: {lower_first(region)}", tuple(fields))
                  for i, (region, fields) in enumerate(sections.items(), start=1))
 
 
@@ -146,10 +150,10 @@ CLOSING = Section("idrf-closing", "All other IDRFs", (
     Field("idrf-others-absent", "I assessed all 20 IDRFs: those not described above are absent", "boolean"),
 ))
 NODE_SECTION = Section("nodes", "Lymph nodes", tuple(
-    Field(f"node-{region.value}", f"{region.value.replace('-', ' ').capitalize()} nodes", "choice", NODES)
+    Field(f"node-{region.value}", f"{vs.NODAL_REGION_CODING[region].display} nodes", "choice", NODES)
     for region in NodalRegion if region is not NodalRegion.OTHER))
 SITE_SECTION = Section("metastases", "Metastatic sites on imaging", tuple(
-    Field(f"site-{site.value}", f"{site.value.replace('-', ' ').capitalize()}", "choice", PRESENCE)
+    Field(f"site-{site.value}", vs.METASTATIC_SITE_CODING[site].display, "choice", PRESENCE)
     for site in MetastaticSite if site not in (MetastaticSite.BONE_MARROW, MetastaticSite.OTHER)),
     hint="Bone marrow is judged on aspirates and trephines, not here.")
 MIBG_SECTION = Section("mibg", "123I-MIBG scintigraphy", (
@@ -157,7 +161,7 @@ MIBG_SECTION = Section("mibg", "123I-MIBG scintigraphy", (
     Field("mibg-bone", "MIBG in bone", "choice", SCAN),
     Field("mibg-marrow", "MIBG in bone marrow", "choice", SCAN),
 ))
-SIGN_SECTION = Section("sign", "Signature", (
+SIGN_SECTION = Section("signature", "Signature", (
     Field("sign", "I sign this report: save it as final (otherwise it is saved as preliminary)", "boolean"),
 ))
 
