@@ -36,8 +36,8 @@ RISK_WORDS: dict[RiskLevel, str] = {
                         "close check-ups.",
     RiskLevel.LOW: "low risk. Treatment is usually light. Some children need only surgery, or only close "
                    "check-ups.",
-    RiskLevel.INTERMEDIATE: "medium (intermediate) risk. Treatment is usually medicine to shrink the tumor (chemotherapy), and "
-                            "often surgery.",
+    RiskLevel.INTERMEDIATE: "medium (intermediate) risk. Treatment is usually medicine to shrink the tumor "
+                            "(chemotherapy), and often surgery.",
     RiskLevel.HIGH: "high risk. Treatment is strong and has several parts, over many months.",
 }
 
