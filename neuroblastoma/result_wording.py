@@ -7,7 +7,7 @@ intermediate risk`` / ``INRG group D (low)`` in a card summary.
 
 from __future__ import annotations
 
-from enum import Enum
+from typing import Any
 
 from neuroblastoma.classification import RISK_SCHEMAS, STAGING_SYSTEMS
 from neuroblastoma.registry import RiskSchema
@@ -30,10 +30,14 @@ def outcome_text(result: RiskResult, outcome: RiskOutcome) -> str:
     return f"{outcome.group} ({words})" if schema_of(result).groups else words
 
 
-def stage_title(result: StageResult[Enum]) -> str:
-    """``INRG stage L2``, ``INRG stage undetermined``."""
-    value = result.stage.value if result.stage else "undetermined"
-    return f"{STAGING_SYSTEMS.get(result.system).stage_label} {value}"
+def stage_title(result: StageResult[Any]) -> str:
+    """``INRG stage L2``; undecided, the stages still possible: ``INRG stage M or MS``."""
+    label = STAGING_SYSTEMS.get(result.system).stage_label
+    if result.stage is not None:
+        return f"{label} {result.stage.value}"
+    if result.candidates:
+        return f"{label} {' or '.join(stage.value for stage in result.candidates)}"
+    return f"{label} undetermined"
 
 
 def risk_title(result: RiskResult) -> str:

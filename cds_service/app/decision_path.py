@@ -111,7 +111,7 @@ def _risk_path(risk: RiskResult) -> ResultPath:
 
 
 def _names(result: Classification) -> list[tuple[str, Trace]]:
-    return [*((stage_title(s).rsplit(" ", 1)[0], s.trace) for s in result.stages),
+    return [*((STAGING_SYSTEMS.get(s.system).stage_label, s.trace) for s in result.stages),
             *((RISK_SCHEMAS.get(r.schema).title, r.trace) for r in result.risks)]
 
 

@@ -31,8 +31,7 @@ def _missing_names(trace_missing: tuple[FactKey, ...]) -> str:
 def stage_sentence(stage: StageResult[Enum], case: Case) -> str:
     """``**INRG stage MS** — age 151 days (4 months), liver metastases, marrow 5 % tumour cells, ….``"""
     phrases = [fact_phrase(case, fact) for fact in recorded_inputs(stage.trace.decided_by)]
-    title = stage_title(stage) if stage.stage else (
-        f"{stage_title(stage).rsplit(' ', 1)[0]} {' or '.join(s.value for s in stage.candidates)}")
+    title = stage_title(stage)
     sentence = f"**{md(title)}** — {md('; '.join(phrases))}" if phrases else f"**{md(title)}**"
     missing = tuple(m.fact for m in stage.trace.missing)
     if missing:

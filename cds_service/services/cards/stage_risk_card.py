@@ -20,7 +20,7 @@ from cds_service.services.cards.card_json import (
 from cds_service.services.cards.explanation import inputs_table, why_sentences
 from cds_service.services.evidence import CaseEvidence
 from fhir_mappings.reading.case_reader import CaseReading
-from neuroblastoma.result_wording import risk_summary_part, risks_in_order, schema_of
+from neuroblastoma.result_wording import risk_summary_part, risks_in_order, schema_of, stage_title
 from neuroblastoma.results import Classification
 
 KIND = "stage-risk"
@@ -30,10 +30,7 @@ SHOWN_ITEMS = 3  # attention items shown in the card; the app shows all
 
 def stage_risk_summary(result: Classification, primary_schema: str, first: Attention | None = None) -> str:
     """``INRG stage L2 · COG intermediate risk · INRG group D (low) · schemas disagree``."""
-    stage = result.stage
-    stage_part = (f"INRG stage {stage.stage.value}" if stage.stage
-                  else "INRG stage " + " or ".join(s.value for s in stage.candidates) if stage.candidates
-                  else "INRG stage undetermined")
+    stage_part = stage_title(result.stage)
     if all(risk.out_of_scope for risk in result.risks):
         schemas = " and ".join(schema_of(risk).short_title for risk in result.risks)
         parts = [stage_part, f"ganglioneuroma (mature): benign, outside {schemas} risk schemas"]
