@@ -143,7 +143,7 @@ def _chart() -> Chart | tuple[str, int]:
         return _error(str(error), 502)
 
 
-@smart_app.get("/")
+@smart_app.get("", strict_slashes=False)
 def index() -> Any:
     return redirect(url_for(VIEWS.get(g.app_session.view, VIEWS["decision-path"])))
 

@@ -110,7 +110,7 @@ class SmartEhr:
         ehr = self
 
         class Grant(grants.AuthorizationCodeGrant):
-            TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+            TOKEN_ENDPOINT_AUTH_METHODS = ("none",)
 
             def save_authorization_code(self, code: str, req: Any) -> None:
                 launch = req.payload.data.get("launch")
@@ -160,7 +160,8 @@ class SmartEhr:
             self.authorizations.append(request.args.to_dict(flat=False))
             if request.args.get("aud") != self.fhir_base:
                 return Response("aud must be the FHIR server", 400)
-            return server.create_authorization_response(grant_user="user")
+            grant = server.get_consent_grant(end_user="user")  # validates the request (PKCE challenge required)
+            return server.create_authorization_response(grant_user="user", grant=grant)
 
         @app.post("/token")
         def token() -> Response:
