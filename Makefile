@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FHIR_SERVER_DIR := tests/fhir_server
 NPM_STAMP := $(FHIR_SERVER_DIR)/node_modules/.installed
+# axe-core for the browser tests' accessibility checks (injected into the page; no bundle is committed).
+BROWSER_DIR := tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 
 .PHONY: run test lint bench soak clean system-packages
 
@@ -18,18 +21,27 @@ $(NPM_STAMP): $(FHIR_SERVER_DIR)/package.json $(FHIR_SERVER_DIR)/package-lock.js
 	cd $(FHIR_SERVER_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
-# Debian packages the tests need: PostgreSQL server binaries (initdb/pg_ctl) for the store tests.
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(BROWSER_STAMP)
+
+# Debian packages the tests need: PostgreSQL server binaries (initdb/pg_ctl) for the store tests, and Chromium
+# for the browser tests (Playwright for Python drives this system browser: `playwright install` never runs).
 system-packages:
 	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "installing PostgreSQL server binaries (Debian)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@if ! test -x /usr/bin/chromium; then \
+		echo "installing Chromium (Debian)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 # The embedded defaults: development profile (no client JWT), SQLite store nbcds.sqlite3.
 run: $(STAMP)
 	NBCDS_PROFILE=$${NBCDS_PROFILE:-development} $(VENV)/bin/nbcds serve --host 127.0.0.1 --port 8080
 
-test: lint $(NPM_STAMP) system-packages
+test: lint $(NPM_STAMP) $(BROWSER_STAMP) system-packages
 	$(PY) -m pytest
 
 # Style (ruff), types (mypy: strict on the domain) and the layers (import-linter contracts in pyproject.toml).
@@ -46,4 +58,4 @@ soak: $(STAMP) $(NPM_STAMP)
 	$(PY) -m soak
 
 clean:
-	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules $(BROWSER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis
