@@ -150,7 +150,7 @@ CLOSING = Section("idrf-closing", "All other IDRFs", (
     Field("idrf-others-absent", "I assessed all 20 IDRFs: those not described above are absent", "boolean"),
 ))
 NODE_SECTION = Section("nodes", "Lymph nodes", tuple(
-    Field(f"node-{region.value}", f"{vs.NODAL_REGION_CODING[region].display} nodes", "choice", NODES)
+    Field(f"node-{region.value}", vs.NODAL_REGION_CODING[region].display, "choice", NODES)
     for region in NodalRegion if region is not NodalRegion.OTHER))
 SITE_SECTION = Section("metastases", "Metastatic sites on imaging", tuple(
     Field(f"site-{site.value}", vs.METASTATIC_SITE_CODING[site].display, "choice", PRESENCE)

@@ -64,7 +64,8 @@ def _decides(result: Classification, fact: FactKey) -> list[str]:
 def _warning_item(warning: RuleWarning) -> Attention:
     text = escape_inline(without_references(warning.message))
     if warning.code == "schemas-disagree":
-        return Attention(1, "schemas disagree", f"**Schemas disagree.** {text} Your protocol says which applies.")
+        text = text.removeprefix("The schemas disagree: ")
+        return Attention(1, "schemas disagree", f"**Schemas disagree:** {text} Your protocol says which applies.")
     if warning.code.startswith("conflict"):
         return Attention(0, "conflicting reports", f"**Conflicting reports.** {text}")
     return Attention(5, "see notes", f"Note: {text}")

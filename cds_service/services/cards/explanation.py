@@ -64,17 +64,21 @@ def _deciding_inputs(result: Classification) -> tuple[FactKey, ...]:
 
 def _value_cell(case: Case, found: InputEvidence) -> str:
     value = fact_value(case, found.fact)
-    if value == NOT_RECORDED:
-        return "**not recorded**"
+    if value.endswith(NOT_RECORDED):
+        return f"**{md(value)}**"
     flags = [flag for flag, on in (("preliminary", found.preliminary), ("conflicting reports", found.contested))
              if on]
     return md(value) + (f" (**{', '.join(flags)}**)" if flags else "")
 
 
 def inputs_table(result: Classification, evidence: CaseEvidence) -> list[str]:
-    """``| Input | Value | Date |`` rows of every input that decided or would decide a result."""
+    """``| Input | Value | Date |`` rows of every input that decided or would decide a result. When every dated
+    input has the same date, the date is said once in the header and the table has two columns (narrow panels)."""
+    found = [evidence.of(fact) for fact in _deciding_inputs(result)]
+    dates = {item.date for item in found if item.date}
+    if len(dates) == 1:
+        rows = [f"| Input | Value (reported {dates.pop()}) |", "|---|---|"]
+        return [*rows, *(f"| {md(fact_label(item.fact))} | {_value_cell(evidence.case, item)} |" for item in found)]
     rows = ["| Input | Value | Date |", "|---|---|---|"]
-    for fact in _deciding_inputs(result):
-        found = evidence.of(fact)
-        rows.append(f"| {md(fact_label(fact))} | {_value_cell(evidence.case, found)} | {found.date or '—'} |")
-    return rows
+    return [*rows, *(f"| {md(fact_label(item.fact))} | {_value_cell(evidence.case, item)} | {item.date or '—'} |"
+                     for item in found)]

@@ -66,7 +66,8 @@ def stage_risk_detail(result: Classification, reading: CaseReading, evidence: Ca
     footer = _footer(recorded, result.ruleset, with_app)
     detail = ""
     for shown, rows in ((SHOWN_ITEMS, len(table)), (2, len(table)), (1, len(table)), (1, 8), (1, 5), (1, 2)):
-        cut = [*table[:rows], "| … | more inputs in the app | |"] if rows < len(table) else table
+        more = "| … | more inputs in the app |" + (" |" if table[0].count("|") > 3 else "")
+        cut = [*table[:rows], more] if rows < len(table) else table
         detail = "\n".join([*_attention_lines(items, shown), "**Why**", *why, "", *cut, "", *footer])
         if len(detail) <= DETAIL_LIMIT:
             return detail
