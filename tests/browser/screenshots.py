@@ -69,7 +69,7 @@ def _report_page(tmp: Path) -> str:
     from cds_service.protocol.override_reasons import NON_ADHERENCE
     from cds_service.store import AuditRecord, IssuedCard, open_store, override_report
 
-    chance = random.Random(15)  # noqa: S311 - invented data for a picture
+    chance = random.Random(15)
     feedback: list[dict[str, Any]] = []
     with open_store(f"sqlite:///{tmp / 'report.sqlite3'}") as store:
         for i in range(160):
