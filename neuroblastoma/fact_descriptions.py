@@ -36,7 +36,9 @@ def _words(fact: FactKey, value: Hashable, default: str = NOT_RECORDED) -> str:
 def _age(case: Case) -> str:
     age = case.age
     if age is None:
-        return NOT_RECORDED
+        missing = [name for name, value in (("birth date", case.birth_date), ("diagnosis date", case.diagnosis_date))
+                   if value is None]
+        return f"{' and '.join(missing)} not recorded" if missing else NOT_RECORDED
     if not age.is_exact:
         return f"{age.min_days}–{age.max_days} days (dates not exact)"
     months = int(age.min_days / 30.4375)
