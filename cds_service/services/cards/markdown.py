@@ -5,14 +5,6 @@ from __future__ import annotations
 import html
 import re
 
-# Every character with a meaning in GFM inline or block syntax gets a backslash; line breaks become spaces.
-_MARKDOWN_SYNTAX = str.maketrans({char: "\\" + char for char in "\\`*_{}[]()#+-.!|>~"} | {"\n": " ", "\r": " "})
-
-
-def escape_markdown(text: str) -> str:
-    """Neutralise HTML (``& < >``), then backslash-escape markdown syntax: data never becomes markup or links."""
-    return html.escape(text, quote=False).translate(_MARKDOWN_SYNTAX)
-
 # Inline text (never at the start of a line: every line starts with the card's own markup) needs only the
 # characters that act inline: emphasis, code, links and images, tables, HTML, strikethrough, and the "//" of a
 # URL so that no "http://..." in data becomes a link. Dots, dashes, colons and brackets stay as they are, so
