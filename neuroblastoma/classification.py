@@ -12,6 +12,7 @@ from neuroblastoma import cog2021, inrg2009, staging
 from neuroblastoma.case import Case
 from neuroblastoma.registry import Registry, RiskSchema, StagingSystem
 from neuroblastoma.results import Classification, RiskLevel, RiskResult, RuleWarning, StageResult
+from neuroblastoma.row_wording import RISK_WORDS
 from neuroblastoma.sources import RULESET_VERSION
 
 STAGING_SYSTEMS: Registry[StagingSystem] = Registry("staging system", (
@@ -31,7 +32,7 @@ def _comparable(risk: RiskLevel) -> RiskLevel:
 def describe_risk(schema: RiskSchema, result: RiskResult) -> str:
     """``INRG 2009 group D is low risk``, ``COG 2021 is intermediate risk``."""
     group = f" group {result.group}" if schema.groups and result.group else ""
-    level = result.risk.value if result.risk else "undetermined"
+    level = RISK_WORDS[result.risk] if result.risk else "undetermined"
     return f"{schema.title}{group} is {level} risk"
 
 

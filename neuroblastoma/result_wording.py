@@ -7,11 +7,12 @@ intermediate risk`` / ``INRG group D (low)`` in a card summary.
 
 from __future__ import annotations
 
-from enum import Enum
+from typing import Any
 
 from neuroblastoma.classification import RISK_SCHEMAS, STAGING_SYSTEMS
 from neuroblastoma.registry import RiskSchema
 from neuroblastoma.results import Classification, RiskOutcome, RiskResult, StageResult
+from neuroblastoma.row_wording import RISK_WORDS
 
 
 def schema_of(result: RiskResult) -> RiskSchema:
@@ -24,14 +25,19 @@ def risks_in_order(result: Classification, primary_schema: str) -> list[RiskResu
 
 
 def outcome_text(result: RiskResult, outcome: RiskOutcome) -> str:
-    """``D (low)`` for a schema with groups, ``low`` for one without."""
-    return f"{outcome.group} ({outcome.risk.value})" if schema_of(result).groups else outcome.risk.value
+    """``D (low)`` for a schema with groups, ``low`` for one without; ``very low``, never the enum value."""
+    words = RISK_WORDS[outcome.risk]
+    return f"{outcome.group} ({words})" if schema_of(result).groups else words
 
 
-def stage_title(result: StageResult[Enum]) -> str:
-    """``INRG stage L2``, ``INRG stage undetermined``."""
-    value = result.stage.value if result.stage else "undetermined"
-    return f"{STAGING_SYSTEMS.get(result.system).stage_label} {value}"
+def stage_title(result: StageResult[Any]) -> str:
+    """``INRG stage L2``; undecided, the stages still possible: ``INRG stage M or MS``."""
+    label = STAGING_SYSTEMS.get(result.system).stage_label
+    if result.stage is not None:
+        return f"{label} {result.stage.value}"
+    if result.candidates:
+        return f"{label} {' or '.join(stage.value for stage in result.candidates)}"
+    return f"{label} undetermined"
 
 
 def risk_title(result: RiskResult) -> str:
@@ -39,8 +45,21 @@ def risk_title(result: RiskResult) -> str:
     title = schema_of(result).title
     if result.outcome is not None:
         group = f"group {result.outcome.group}, " if result.outcome.group else ""
-        return f"{title}: {group}{result.outcome.risk.value} risk"
+        return f"{title}: {group}{RISK_WORDS[result.outcome.risk]} risk"
     return f"{title}: not applicable" if result.out_of_scope else f"{title}: undetermined"
+
+
+def open_outcomes(result: RiskResult) -> str:
+    """The outcomes still possible: ``group F (low) or group P (high)``, ``high or intermediate``."""
+    group = "group " if schema_of(result).groups else ""
+    return " or ".join(dict.fromkeys(f"{group}{outcome_text(result, c)}" for c in result.candidates))
+
+
+def risk_headline(result: RiskResult) -> str:
+    """``COG 2021: intermediate risk``, ``INRG 2009: group D, low risk``, ``COG 2021: high or intermediate``."""
+    if result.outcome is None and not result.out_of_scope and result.candidates:
+        return f"{schema_of(result).title}: {open_outcomes(result)}"
+    return risk_title(result)
 
 
 def risk_summary_part(result: RiskResult) -> str:
@@ -53,4 +72,4 @@ def risk_summary_part(result: RiskResult) -> str:
         return f"{schema.short_title} {noun} undetermined"
     if schema.groups:
         return f"{schema.short_title} group {outcome_text(result, result.outcome)}"
-    return f"{schema.short_title} {result.outcome.risk.value} risk"
+    return f"{schema.short_title} {RISK_WORDS[result.outcome.risk]} risk"

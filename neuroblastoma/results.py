@@ -61,6 +61,9 @@ class Trace:
     missing: tuple[MissingInput, ...] = ()
     warnings: tuple[RuleWarning, ...] = ()
     steps: tuple[str, ...] = ()
+    # The rule(s) in a clinician's words: the matched table rows by their content ("L2, under 18 months,
+    # MYCN not amplified"), or, when undecided, each remaining row with its outcome. Empty: see ``steps``.
+    basis: tuple[str, ...] = ()
 
 
 StageT = TypeVar("StageT", bound=Enum)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from enum import Enum
 from typing import Any
 
 from neuroblastoma.ages import ALL_AGE_BANDS, AgeBand
 from neuroblastoma.biology import HistologicCategory, MycnStatus
 from neuroblastoma.case import Case, FactKey
-from neuroblastoma.results import MissingInput, RuleWarning, Stage, StageResult, Trace
+from neuroblastoma.results import MissingInput, RiskOutcome, RuleWarning, Stage, StageResult, Trace
 from neuroblastoma.risk_table import Factor, TableMatch
+from neuroblastoma.row_wording import RISK_WORDS, describe_row, describe_values
 
 STAGE = Factor("INRG stage", FactKey.STAGE, frozenset(Stage),
                "the INRG stage selects the block of the risk table")
@@ -75,12 +75,6 @@ def out_of_scope_trace(schema: str, source_key: str) -> Trace:
     )
 
 
-def describe(values: frozenset[Hashable]) -> str:
-    """A factor's possible values as a trace shows them: the value, or "unknown (a or b)"."""
-    names = sorted(v.value if isinstance(v, Enum) else str(v) for v in values)
-    return names[0] if len(names) == 1 else "unknown (" + " or ".join(names) + ")"
-
-
 def table_trace(
     schema: str,
     match: TableMatch[Any],
@@ -90,18 +84,37 @@ def table_trace(
     """Render a table match as a trace: the row(s), their citations, deciding and missing inputs."""
     named = {factor for row in match.rows for factor in row.when}
     used = [factor for factor in possible if factor in named]
-    steps = tuple(f"{factor.name}: {describe(possible[factor])}" for factor in used)
+    steps = tuple(_step(factor, possible[factor]) for factor in used)
     if match.determinate:
         labels = " / ".join(dict.fromkeys(row.label for row in match.rows))
         citations = "; ".join(dict.fromkeys(row.citation for row in match.rows))
         decided = tuple(dict.fromkeys(f.fact for f in used if len(possible[f]) == 1))
+        basis = tuple(dict.fromkeys(describe_row(row) for row in match.rows))
         return Trace(f"{schema} {labels}", citations, decided, (), warnings,
-                     (*steps, f"matches {labels}"))
+                     (*steps, "matches: " + " or ".join(basis)), basis)
     if not match.rows:
         return Trace(f"{schema} no-row", "no printed row covers these inputs", (), (), warnings, steps)
     labels = ", ".join(dict.fromkeys(row.label for row in match.rows))
     citations = "; ".join(dict.fromkeys(row.citation for row in match.rows))
     missing = tuple(MissingInput(factor.fact, factor.why) for factor in match.missing)
     decided = tuple(dict.fromkeys(f.fact for f in used if len(possible[f]) == 1))
+    basis = tuple(dict.fromkeys(f"{describe_row(row)} → {_outcome_words(row.outcome)}" for row in match.rows))
     return Trace(f"{schema} indeterminate", citations, decided, missing, warnings,
-                 (*steps, f"could match {labels}"))
+                 (*steps, "could match: " + "; ".join(basis)), basis)
+
+
+def _step(factor: Factor, values: frozenset[Hashable]) -> str:
+    """``MYCN not amplified``; ``MYCN: unknown``; ``age at diagnosis: under 18 months, band undecided``."""
+    if len(values) == 1:
+        return describe_values(factor, values)
+    if factor.fact in (FactKey.AGE, FactKey.STAGE) and values != factor.domain:
+        return f"{factor.name}: {describe_values(factor, values)}, not decided"
+    return f"{factor.name}: unknown"
+
+
+def _outcome_words(outcome: object) -> str:
+    """``group D, low risk`` or ``intermediate risk`` (a row's outcome)."""
+    if isinstance(outcome, RiskOutcome):
+        group = f"group {outcome.group}, " if outcome.group else ""
+        return f"{group}{RISK_WORDS[outcome.risk]} risk"
+    return str(outcome)

@@ -28,7 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--profile", choices=("production", "development"),
                            help="NBCDS_PROFILE; development relaxes JWT checks and may trust the sandbox")
 
-    commands.add_parser("report", help="acceptance and override rates per card type, from the store")
+    report_cmd = commands.add_parser("report", help="acceptance and override rates per card kind, from the store "
+                                                    "(each card once, its latest outcome)")
+    report_cmd.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with plots")
     return parser
 
 
@@ -49,14 +51,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(out: TextIO) -> int:
+def _report(out: TextIO, html_file: str | None = None) -> int:
     from cds_service.store import open_store, override_report, render_report
 
     store = open_store(Settings().database_url)
     try:
-        out.write(render_report(override_report(store)) + "\n")
+        report = override_report(store)
     finally:
         store.dispose()
+    out.write(render_report(report) + "\n")
+    if html_file:
+        from cds_service.cli.report_html import render_html
+
+        with open(html_file, "w", encoding="utf-8") as page:
+            page.write(render_html(report))
+        out.write(f"HTML report written to {html_file}\n")
     return 0
 
 
@@ -67,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "report":
-        return _report(sys.stdout)
+        return _report(sys.stdout, args.html)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover - argparse guards
 
 

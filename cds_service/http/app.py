@@ -18,6 +18,7 @@ from flask import Flask, Response, g, jsonify, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
+from cds_service.app.routes import init_smart_app
 from cds_service.http.discovery import discovery
 from cds_service.http.feedback import feedback
 from cds_service.http.metrics import Metrics
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, registry: ServiceRegistry | Non
     _register_error_handlers(app)
     for blueprint in (discovery, services, feedback, health, openapi):
         app.register_blueprint(blueprint)
+    init_smart_app(app)  # the SMART on FHIR app under /app (cds_service/app/)
     app.wsgi_app = _CanonicalPath(app.wsgi_app)  # type: ignore[method-assign]
     load_models()  # fhir.resources' models now, not in the first hook call
     return app

@@ -23,6 +23,11 @@ def endpoint_urls(settings: Settings) -> tuple[str, ...]:
     return tuple(base + request.path for base in settings.public_base_urls)
 
 
+def public_base_url(settings: Settings) -> str:
+    """The service's base URL as the client sees it (``NBCDS_PUBLIC_BASE_URL`` behind a proxy)."""
+    return (settings.public_base_url or request.url_root).rstrip("/")
+
+
 def authenticate_client(settings: Settings, verifier: ClientTokenVerifier | None) -> None:
     """Verify the CDS client's JWT when authentication is on; raises a 401 CdsError otherwise."""
     if verifier is None:

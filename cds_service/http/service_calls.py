@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from cds_service.http.client_auth import authenticate_client
+from cds_service.http.client_auth import authenticate_client, public_base_url
 from cds_service.http.request_log import note
 from cds_service.http.runtime import ServiceRuntime, runtime
 from cds_service.protocol.errors import not_found
@@ -37,7 +37,8 @@ def call_service(service_id: str) -> Response:
     authenticate_client(service_runtime.settings, service_runtime.verifier)  # before saying which ids exist
     declaration = declaration_or_404(service_runtime, service_id)
     note(service=service_id)
-    result = answer_call(declaration, request_json(), service_runtime.dependencies)
+    result = answer_call(declaration, request_json(), service_runtime.dependencies,
+                         base_url=public_base_url(service_runtime.settings))
     if result.request is not None:
         note(hook_instance=result.request.hook_instance)
     if result.data is not None:

@@ -21,6 +21,16 @@ from cds_service.protocol.registry import Discovery, ServiceRegistry
 
 OPENAPI_PATH = "/openapi.json"
 JSON = "application/json"
+FHIR_JSON = "application/fhir+json"
+
+#: Routes deliberately not in this document: the SMART app's pages for people (HTML, a session cookie, CSRF),
+#: its launch and callback redirects, the worksheet's live preview (the page's own script) and its static files.
+#: docs/smart-app.md describes them; tests/robustness/test_openapi.py checks that nothing else is missing.
+UNDOCUMENTED_ROUTES: frozenset[tuple[str, str]] = frozenset({
+    ("/app", "get"), ("/app/launch", "get"), ("/app/callback", "get"), ("/app/decision-path", "get"),
+    ("/app/family", "get"), ("/app/worksheet", "get"), ("/app/worksheet", "post"), ("/app/api/preview", "post"),
+    ("/app/static/{filename}", "get"),
+})
 
 
 class Health(BaseModel):
@@ -62,6 +72,11 @@ def _outcome(description: str) -> dict[str, Any]:
 def _service_id(service_ids: list[str]) -> dict[str, Any]:
     return {"name": "id", "in": "path", "required": True, "description": "A service id from discovery.",
             "schema": {"type": "string", "enum": service_ids}}
+
+
+def _fhir_resource(resource_type: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["resourceType"],
+            "properties": {"resourceType": {"type": "string", "const": resource_type}}}
 
 
 def _body(name: str) -> dict[str, Any]:
@@ -123,6 +138,22 @@ def _paths(service_ids: list[str]) -> dict[str, Any]:
                              "summary": "Prometheus metrics (all gunicorn workers).",
                              "responses": {"200": {"description": "Prometheus text exposition format.",
                                                    "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/app/Questionnaire/idrf-worksheet": {"get": {
+            "operationId": "worksheetQuestionnaire", "tags": ["SMART app"], "security": [{}],
+            "summary": "The IDRF and staging worksheet as an SDC Questionnaire (no patient data).",
+            "responses": {"200": {"description": "A FHIR R4 Questionnaire.",
+                                  "content": {FHIR_JSON: {"schema": _fhir_resource("Questionnaire")}}}}}},
+        "/app/QuestionnaireResponse/$extract": {"post": {
+            "operationId": "worksheetExtract", "tags": ["SMART app"],
+            "summary": "SDC extraction: a completed worksheet QuestionnaireResponse → the transaction Bundle of "
+                       "Observations (preliminary, or final when signed) and a Provenance. Nothing is stored.",
+            "requestBody": {"required": True, "content": {media: {"schema": _fhir_resource("QuestionnaireResponse")}
+                                                          for media in (JSON, FHIR_JSON)}},
+            "responses": {"200": {"description": "A FHIR R4 transaction Bundle for the EHR to apply.",
+                                  "content": {FHIR_JSON: {"schema": _fhir_resource("Bundle")}}},
+                          "400": _outcome("Not a QuestionnaireResponse about a Patient, or an answer that is not "
+                                          "one of the worksheet's choices."),
+                          "401": _outcome(_UNAUTHENTICATED), "413": too_large}}},
         OPENAPI_PATH: {"get": {"operationId": "openapi", "tags": ["Operations"], "security": [{}],
                                "summary": "This document.",
                                "responses": {"200": {"description": "OpenAPI 3.1 description of the service.",
@@ -152,7 +183,9 @@ def openapi_document(registry: ServiceRegistry, version: str) -> dict[str, Any]:
         "servers": [{"url": "/", "description": "The service's base URL (NBCDS_PUBLIC_BASE_URL behind a proxy)."}],
         "security": [{"cdsClientJwt": []}, {}],
         "tags": [{"name": "CDS Hooks", "description": "CDS Hooks 2.0 endpoints."},
-                 {"name": "Operations", "description": "Health, readiness, metrics and this description."}],
+                 {"name": "Operations", "description": "Health, readiness, metrics and this description."},
+                 {"name": "SMART app", "description": "The worksheet for EHRs that render questionnaires (the app's "
+                                                      "pages are for people and not described here)."}],
         "paths": _paths([service.id for service in registry]),
         "components": {
             "schemas": schemas,

@@ -105,8 +105,10 @@ def resolve_prefetch(declaration: CdsServiceDeclaration, request: HookRequest,
         "prefetch, or a reachable fhirServer with fhirAuthorization.", *unobtainable)
 
 
-def answer_call(declaration: CdsServiceDeclaration, body: object, dependencies: Dependencies) -> CallResult:
-    """Answer one call of ``declaration`` with the decoded JSON ``body``; never raises."""
+def answer_call(declaration: CdsServiceDeclaration, body: object, dependencies: Dependencies,
+                base_url: str | None = None) -> CallResult:
+    """Answer one call of ``declaration`` with the decoded JSON ``body``; never raises. ``base_url`` is the
+    service's base URL as the client reached it (the cards link to the app under it), when known."""
     started = time.perf_counter()
     received_at = dependencies.clock()
     request: HookRequest | None = None
@@ -117,7 +119,8 @@ def answer_call(declaration: CdsServiceDeclaration, body: object, dependencies: 
         data, unobtainable = resolve_prefetch(declaration, request, dependencies)
         if unobtainable is not None:
             raise unobtainable
-        answer = declaration.handler(ServiceCall(request, data, dependencies.settings, received_at, declaration.id))
+        answer = declaration.handler(ServiceCall(request, data, dependencies.settings, received_at, declaration.id,
+                                                  base_url))
         status, reply = 200, answer.body()
     except CdsError as error:
         status, reply = error.status, error.outcome()

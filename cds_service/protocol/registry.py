@@ -34,6 +34,7 @@ class ServiceCall:
     settings: Settings
     received_at: datetime
     service_id: str
+    base_url: str | None = None  # where the client reached this service (links to the app), None when unknown
 
     @property
     def key(self) -> tuple[str, ...]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from cds_service.protocol.registry import ServiceCall
 from cds_service.services.data_notes import data_notes
@@ -36,7 +38,12 @@ class Assessment:
     notes: tuple[str, ...]
 
 
-def assess(call: ServiceCall) -> Assessment:
-    reading = read_case(call.data.all_resources(), call.request.patient_id)
+def assess_resources(resources: Iterable[Any], patient_id: str | None) -> Assessment:
+    """Read and classify one patient's resources (a service call's data, or what the app read from the chart)."""
+    reading = read_case(resources, patient_id)
     classification = classify(reading.case) if reading.has_neuroblastoma else None
     return Assessment(reading, classification, inputs_digest(reading), data_notes(reading))
+
+
+def assess(call: ServiceCall) -> Assessment:
+    return assess_resources(call.data.all_resources(), call.request.patient_id)

@@ -3,6 +3,8 @@ primary-tumour resection is signed without MIBG imaging, or with IDRFs present."
 
 from __future__ import annotations
 
+from typing import Any
+
 from cds_service.protocol.registry import ServiceAnswer, ServiceCall
 from cds_service.services.assessment import assess
 from cds_service.services.cards import resection_card
@@ -15,8 +17,18 @@ DESCRIPTION = ("Before a resection of the primary neuroblastoma is signed, warns
                "been done and when image-defined risk factors are present (consider neoadjuvant therapy).")
 
 
+def order_name(resource: dict[str, Any]) -> str:
+    """What the clinician called the order: its ``code.text``, else its first coding's display."""
+    code: dict[str, Any] = resource["code"] if isinstance(resource.get("code"), dict) else {}
+    text = code.get("text")
+    if isinstance(text, str) and text.strip():
+        return text.strip()
+    displays = [c.get("display") for c in code.get("coding") or () if isinstance(c, dict)]
+    return next((d.strip() for d in displays if isinstance(d, str) and d.strip()), "the resection order")
+
+
 def resection_orders(call: ServiceCall) -> list[str]:
-    """The draft orders (selected ones, for order-select) that are a resection of the primary tumour."""
+    """The names of the draft orders (selected ones, for order-select) that resect the primary tumour."""
     context = call.request.context
     selected = set(context.selections or []) if call.request.hook == "order-select" else None
     orders = []
@@ -28,7 +40,7 @@ def resection_orders(call: ServiceCall) -> list[str]:
         if selected is not None and ref not in selected:
             continue
         if any(key in RESECTION_ORDER_CODINGS for key in codings(resource.get("code"))):
-            orders.append(ref)
+            orders.append(order_name(resource))
     return orders
 
 

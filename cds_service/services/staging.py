@@ -6,9 +6,11 @@ from typing import Any
 
 from cds_service.protocol.cards import Action, Card
 from cds_service.protocol.registry import ServiceAnswer, ServiceCall
+from cds_service.services.app_links import app_link
 from cds_service.services.assessment import assess
 from cds_service.services.cards import missing_data_card, stage_risk_card, workup_card
 from cds_service.services.cards.card_json import compact
+from cds_service.services.evidence import case_evidence
 from fhir_mappings.reading.case_reader import CaseReading
 from fhir_mappings.writing.results_to_fhir import result_resources
 from fhir_mappings.writing.updates import ResultAction, plan_result
@@ -35,8 +37,10 @@ def _action(plan: ResultAction, label: str) -> Action | None:
     return None
 
 
-def _actions(result: Classification, reading: CaseReading, call: ServiceCall) -> list[Action]:
+def _actions(result: Classification, reading: CaseReading, call: ServiceCall) -> tuple[list[Action], bool]:
+    """The actions recording the results, and whether every determinate result is already on record."""
     actions = []
+    recorded = True
     for proposed in result_resources(result, reading, call.received_at):
         plan = plan_result(proposed.resource, reading.existing_results)
         if plan.kind == "create" and not proposed.determinate:
@@ -44,7 +48,8 @@ def _actions(result: Classification, reading: CaseReading, call: ServiceCall) ->
         action = _action(plan, proposed.title)
         if action:
             actions.append(action)
-    return actions
+            recorded = False
+    return actions, recorded and bool(result.stage.determinate)
 
 
 def answer_staging(call: ServiceCall) -> ServiceAnswer:
@@ -52,14 +57,21 @@ def answer_staging(call: ServiceCall) -> ServiceAnswer:
     result = assessment.classification
     if result is None:
         return ServiceAnswer(outcome="no-neuroblastoma", inputs_digest=assessment.digest, notes=assessment.notes)
-    case = assessment.reading.case
+    reading = assessment.reading
+    evidence = case_evidence(reading, call.data.all_resources())
+    actions, recorded = _actions(result, reading, call)
+    app_links = tuple(link for link in (app_link(call.base_url, "decision-path"), app_link(call.base_url, "family"))
+                      if link)
     cards: list[tuple[Card, str]] = [(stage_risk_card.stage_risk_card(
-        result, case, primary_schema=call.settings.primary_schema, call_key=call.key,
-        actions=_actions(result, assessment.reading, call), notes=assessment.notes), stage_risk_card.KIND)]
-    missing = missing_data_card.missing_data_card(result, call_key=call.key)
+        result, reading, evidence, primary_schema=call.settings.primary_schema, call_key=call.key,
+        actions=actions, recorded=recorded, app_links=app_links), stage_risk_card.KIND)]
+    missing = missing_data_card.missing_data_card(result, call_key=call.key,
+                                                  worksheet_link=app_link(call.base_url, "worksheet"))
     if missing:
         cards.append((missing, missing_data_card.KIND))
-    workup = workup_card.workup_card(missing_pretreatment_assessments(case), call_key=call.key)
+    requested = {test.key for test, _ in missing_data_card.requests(result)}
+    workup = workup_card.workup_card(missing_pretreatment_assessments(reading.case), call_key=call.key,
+                                     already_requested=requested)
     if workup:
         cards.append((workup, workup_card.KIND))
     outcome = "determinate" if result.stage.determinate and not result.missing else "indeterminate"

@@ -1,24 +1,52 @@
-"""Override report: how clinicians responded to each kind of card.
+"""Override report: how clinicians responded to each kind of card, counting each card once.
 
-Per card kind: cards issued, feedback entries stored, acceptance and override rates (as shares of
-the feedback entries for that kind; ignored cards send no feedback, compare with cards issued),
-and the override reasons with counts. Free-text comments are clinician text that may carry PHI:
-the report counts them and never reads or prints their text.
+**One outcome per card: the latest wins.** A card uuid is issued once per hook instance, i.e. for one
+practitioner's opening of one chart, so "per card" is "per card and practitioner". A clinician may click the
+suggestion (``accepted``) and then dismiss the card (``overridden``): the client sends both, the store keeps
+both (it is an audit trail), and the report counts the card once, with its latest outcome (latest
+``outcomeTimestamp``; on a tie the later received, then the later stored). A card whose outcome changed is
+counted in ``changed``.
+
+Per card kind: cards issued, cards with feedback, acceptance and override rates (shares of the cards with
+feedback; ignored cards send none, compare with cards issued), and the override reasons of the cards whose
+latest outcome is ``overridden``. Reasons without a display (the sandbox omits it) are named from
+``reason_displays``, by default every CDS Hooks 3.0 ballot reason code. Free-text comments are clinician text
+that may carry PHI: the report counts them and never selects their text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+
+from cds_service.protocol.override_reasons import REASON_DISPLAYS
 
 from .audit_log import CARD_KINDS
 from .store import Store
 from .tables import cards, feedback
 
-__all__ = ["KindReport", "ReasonCount", "Report", "override_report", "render_report"]
+__all__ = ["CardOutcome", "KindReport", "PeriodCount", "ReasonCount", "Report", "override_report", "render_report"]
+
+
+@dataclass(frozen=True)
+class CardOutcome:
+    """The latest feedback on one card, and how many entries the card received in all."""
+
+    card_kind: str | None
+    card_uuid: str
+    outcome: str
+    at: datetime
+    reason_system: str | None
+    reason_code: str | None
+    reason_display: str | None
+    has_comment: bool
+    entries: int
+    changed: bool  # an earlier entry had the other outcome
 
 
 @dataclass(frozen=True)
@@ -38,19 +66,35 @@ class KindReport:
 
     card_kind: str | None
     cards_issued: int
-    feedback_count: int
+    cards_with_feedback: int
     accepted: int
     overridden: int
     comments: int
     reasons: tuple[ReasonCount, ...]
+    entries: int = 0  # feedback entries received, all of them
+    changed: int = 0  # cards whose outcome changed (e.g. accepted, then dismissed)
 
     @property
     def acceptance_rate(self) -> float | None:
-        return self.accepted / self.feedback_count if self.feedback_count else None
+        return self.accepted / self.cards_with_feedback if self.cards_with_feedback else None
 
     @property
     def override_rate(self) -> float | None:
-        return self.overridden / self.feedback_count if self.feedback_count else None
+        return self.overridden / self.cards_with_feedback if self.cards_with_feedback else None
+
+
+@dataclass(frozen=True)
+class PeriodCount:
+    """Cards of one kind whose latest outcome falls in the week starting ``start`` (a Monday)."""
+
+    start: date
+    card_kind: str | None
+    accepted: int
+    overridden: int
+
+    @property
+    def acceptance_rate(self) -> float:
+        return self.accepted / (self.accepted + self.overridden)
 
 
 @dataclass(frozen=True)
@@ -59,9 +103,20 @@ class Report:
     service_id: str | None
     since: datetime | None
     kinds: tuple[KindReport, ...]
+    outcomes: tuple[CardOutcome, ...] = ()
 
     def kind(self, card_kind: str | None) -> KindReport | None:
         return next((k for k in self.kinds if k.card_kind == card_kind), None)
+
+    def weekly(self) -> tuple[PeriodCount, ...]:
+        """Per week (Monday to Sunday, UTC) and card kind: the cards whose latest outcome fell in it."""
+        counts: Counter[tuple[date, str | None, str]] = Counter()
+        for outcome in self.outcomes:
+            day = outcome.at.astimezone(UTC).date()
+            counts[(day - timedelta(days=day.weekday()), outcome.card_kind, outcome.outcome)] += 1
+        keys = sorted({(start, kind) for start, kind, _ in counts}, key=lambda k: (k[0], _kind_order(k[1])))
+        return tuple(PeriodCount(start, kind, counts[(start, kind, "accepted")], counts[(start, kind, "overridden")])
+                     for start, kind in keys)
 
 
 def _kind_order(kind: str | None) -> tuple[int, int, str]:
@@ -72,6 +127,35 @@ def _kind_order(kind: str | None) -> tuple[int, int, str]:
     return (1, 0, kind)
 
 
+def latest_outcomes(rows: Iterable[Any]) -> tuple[CardOutcome, ...]:
+    """One outcome per (service, card uuid): the entry with the latest outcome time, received time, row id."""
+    by_card: dict[tuple[str, str], list[Any]] = {}
+    for row in rows:
+        by_card.setdefault((row.service_id, row.card_uuid), []).append(row)
+    found = []
+    for entries in by_card.values():
+        latest = max(entries, key=lambda r: (r.outcome_timestamp, r.received_at, r.id))
+        found.append(CardOutcome(
+            latest.card_kind, latest.card_uuid, latest.outcome, latest.outcome_timestamp,
+            latest.override_reason_system, latest.override_reason_code, latest.override_reason_display,
+            bool(latest.has_comment), len(entries), len({r.outcome for r in entries}) > 1))
+    return tuple(sorted(found, key=lambda o: (o.at, o.card_uuid)))
+
+
+def _reasons(outcomes: Iterable[CardOutcome], displays: Mapping[tuple[str, str], str]) -> tuple[ReasonCount, ...]:
+    counted: dict[tuple[str | None, str | None], list[CardOutcome]] = {}
+    for outcome in outcomes:
+        if outcome.outcome == "overridden":
+            counted.setdefault((outcome.reason_system, outcome.reason_code), []).append(outcome)
+    reasons = []
+    for (system, code), group in counted.items():
+        display = next((o.reason_display for o in group if o.reason_display), None)
+        if display is None and system and code:
+            display = displays.get((system, code))
+        reasons.append(ReasonCount(system, code, display, len(group), sum(o.has_comment for o in group)))
+    return tuple(sorted(reasons, key=lambda r: (r.code is None, -r.count, r.system or "", r.code or "")))
+
+
 def override_report(
     store: Store,
     *,
@@ -79,97 +163,64 @@ def override_report(
     since: datetime | None = None,
     reason_displays: Mapping[tuple[str, str], str] | None = None,
 ) -> Report:
-    """Aggregate the store into a Report (SQL GROUP BYs; comment text is never selected).
+    """Aggregate the store into a Report, each card counted once with its latest outcome.
 
-    `since` filters cards by created_at and feedback by outcome timestamp. `reason_displays`
-    maps (system, code) to a display for reasons whose feedback carried none (the sandbox omits it).
+    `since` keeps cards issued since then and cards whose latest outcome is since then. `reason_displays`
+    adds to the known displays (the CDS Hooks 3.0 ballot's codes) for reasons whose feedback carried none.
     """
     if since is not None and (since.tzinfo is None or since.utcoffset() is None):
         raise ValueError("since must be a timezone-aware datetime")
-    displays = dict(reason_displays or {})
+    displays = {**REASON_DISPLAYS, **(reason_displays or {})}
     has_comment = sa.case((feedback.c.user_comment.is_not(None), 1), else_=0)
-
-    card_filter = []
-    feedback_filter = []
-    if service_id is not None:
-        card_filter.append(cards.c.service_id == service_id)
-        feedback_filter.append(feedback.c.service_id == service_id)
+    card_filter = [cards.c.service_id == service_id] if service_id is not None else []
+    feedback_filter = [feedback.c.service_id == service_id] if service_id is not None else []
     if since is not None:
         card_filter.append(cards.c.created_at >= since)
-        feedback_filter.append(feedback.c.outcome_timestamp >= since)
 
     with store.read() as conn:
-        issued = {
-            row.card_kind: int(row.n)
-            for row in conn.execute(
-                sa.select(cards.c.card_kind, sa.func.count().label("n"))
-                .where(*card_filter)
-                .group_by(cards.c.card_kind)
-            )
-        }
-        outcomes: dict[str | None, dict[str, tuple[int, int]]] = {}
-        for row in conn.execute(
-            sa.select(
-                feedback.c.card_kind,
-                feedback.c.outcome,
-                sa.func.count().label("n"),
-                sa.func.coalesce(sa.func.sum(has_comment), 0).label("comments"),
-            )
-            .where(*feedback_filter)
-            .group_by(feedback.c.card_kind, feedback.c.outcome)
-        ):
-            outcomes.setdefault(row.card_kind, {})[row.outcome] = (int(row.n), int(row.comments))
-        reasons: dict[str | None, list[ReasonCount]] = {}
-        for row in conn.execute(
-            sa.select(
-                feedback.c.card_kind,
-                feedback.c.override_reason_system,
-                feedback.c.override_reason_code,
-                sa.func.max(feedback.c.override_reason_display).label("display"),
-                sa.func.count().label("n"),
-                sa.func.coalesce(sa.func.sum(has_comment), 0).label("comments"),
-            )
-            .where(feedback.c.outcome == "overridden", *feedback_filter)
-            .group_by(
-                feedback.c.card_kind, feedback.c.override_reason_system, feedback.c.override_reason_code
-            )
-        ):
-            system, code = row.override_reason_system, row.override_reason_code
-            display = row.display or (displays.get((system, code)) if system and code else None)
-            reasons.setdefault(row.card_kind, []).append(
-                ReasonCount(system, code, display, int(row.n), int(row.comments))
-            )
+        issued = {row.card_kind: int(row.n) for row in conn.execute(
+            sa.select(cards.c.card_kind, sa.func.count(sa.distinct(cards.c.card_uuid)).label("n"))
+            .where(*card_filter).group_by(cards.c.card_kind))}
+        rows = conn.execute(
+            sa.select(feedback.c.id, feedback.c.service_id, feedback.c.card_uuid, feedback.c.card_kind,
+                      feedback.c.outcome, feedback.c.outcome_timestamp, feedback.c.received_at,
+                      feedback.c.override_reason_system, feedback.c.override_reason_code,
+                      feedback.c.override_reason_display, has_comment.label("has_comment"))
+            .where(*feedback_filter)).all()
+    outcomes = latest_outcomes(rows)
+    if since is not None:
+        outcomes = tuple(o for o in outcomes if o.at >= since)
 
     kinds = []
-    for kind in sorted(set(issued) | set(outcomes), key=_kind_order):
-        by_outcome = outcomes.get(kind, {})
-        accepted, accepted_comments = by_outcome.get("accepted", (0, 0))
-        overridden, overridden_comments = by_outcome.get("overridden", (0, 0))
-        kind_reasons = sorted(
-            reasons.get(kind, []),
-            key=lambda r: (r.code is None, -r.count, r.system or "", r.code or ""),
-        )
-        kinds.append(
-            KindReport(
-                card_kind=kind,
-                cards_issued=issued.get(kind, 0) if kind is not None else 0,
-                feedback_count=accepted + overridden,
-                accepted=accepted,
-                overridden=overridden,
-                comments=accepted_comments + overridden_comments,
-                reasons=tuple(kind_reasons),
-            )
-        )
-    return Report(generated_at=datetime.now(UTC), service_id=service_id, since=since, kinds=tuple(kinds))
+    for kind in sorted(set(issued) | {o.card_kind for o in outcomes}, key=_kind_order):
+        mine = [o for o in outcomes if o.card_kind == kind]
+        kinds.append(KindReport(
+            card_kind=kind,
+            cards_issued=issued.get(kind, 0) if kind is not None else 0,
+            cards_with_feedback=len(mine),
+            accepted=sum(o.outcome == "accepted" for o in mine),
+            overridden=sum(o.outcome == "overridden" for o in mine),
+            comments=sum(o.has_comment for o in mine),
+            reasons=_reasons(mine, displays),
+            entries=sum(o.entries for o in mine),
+            changed=sum(o.changed for o in mine),
+        ))
+    return Report(datetime.now(UTC), service_id, since, tuple(kinds), outcomes)
 
 
-def _percent(rate: float | None) -> str:
+def percent(rate: float | None) -> str:
     return "n/a" if rate is None else f"{rate * 100:.1f}%"
 
 
-def _clip(text: str, limit: int = 80) -> str:
+def clip(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def reason_label(reason: ReasonCount) -> str:
+    if reason.code is None:
+        return "(no coded reason)"
+    return clip(reason.display) if reason.display else clip(f"{reason.system}|{reason.code}", 100)
 
 
 def render_report(report: Report) -> str:
@@ -182,10 +233,10 @@ def render_report(report: Report) -> str:
         scope.append(f"since {report.since.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}")
     if scope:
         lines.append("Scope: " + ", ".join(scope))
-    lines.append("Rates are shares of the feedback entries for each card kind (ignored cards send none).")
+    lines.append("Each card counts once, with its latest outcome; rates are shares of the cards with feedback "
+                 "(ignored cards send none).")
     if not report.kinds:
-        lines.append("")
-        lines.append("No cards issued and no feedback received.")
+        lines += ["", "No cards issued and no feedback received."]
     for kind in report.kinds:
         lines.append("")
         if kind.card_kind is None:
@@ -193,21 +244,16 @@ def render_report(report: Report) -> str:
         else:
             lines.append(f"Card kind: {kind.card_kind}")
             lines.append(f"  cards issued:     {kind.cards_issued}")
-        lines.append(
-            f"  feedback:         {kind.feedback_count} "
-            f"(accepted {kind.accepted}, overridden {kind.overridden})"
-        )
-        lines.append(f"  acceptance rate:  {_percent(kind.acceptance_rate)}")
-        lines.append(f"  override rate:    {_percent(kind.override_rate)}")
+        lines.append(f"  with feedback:    {kind.cards_with_feedback} "
+                     f"(accepted {kind.accepted}, overridden {kind.overridden}; {kind.entries} entries, "
+                     f"{kind.changed} changed their outcome)")
+        lines.append(f"  acceptance rate:  {percent(kind.acceptance_rate)}")
+        lines.append(f"  override rate:    {percent(kind.override_rate)}")
         lines.append(f"  comments:         {kind.comments} (text not shown)")
         if kind.reasons:
             lines.append("  override reasons:")
             for reason in kind.reasons:
-                if reason.code is None:
-                    label = "(no coded reason)"
-                else:
-                    label = _clip(f"{reason.system}|{reason.code}", 100)
-                    if reason.display:
-                        label += f' "{_clip(reason.display)}"'
-                lines.append(f"    {reason.count:>5}  {label}  [{reason.with_comment} with comment]")
+                code = f" [{reason.code}]" if reason.code and reason.display else ""
+                lines.append(f"    {reason.count:>5}  {reason_label(reason)}{code}  "
+                             f"[{reason.with_comment} with comment]")
     return "\n".join(lines) + "\n"

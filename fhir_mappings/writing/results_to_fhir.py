@@ -41,7 +41,9 @@ def _concept(*codes: Code, text: str | None = None) -> dict[str, Any]:
 
 
 def _note(trace: Trace, ruleset: str, sources: tuple[str, ...]) -> list[dict[str, str]]:
-    parts = [f"{trace.rule} ({trace.citation}); rule set {ruleset}."]
+    # The matched table row by its content ("L1, MYCN amplified, completely resected"), never its internal label.
+    rule = " or ".join(trace.basis) if trace.basis else trace.rule
+    parts = [f"{rule} ({trace.citation}); rule set {ruleset}."]
     if trace.missing:
         needs = "; ".join(f"{m.fact.value} ({m.why})" for m in trace.missing)
         parts.append(f"Cannot be assigned yet; needs: {needs}.")

@@ -71,7 +71,8 @@ def test_idrfs_present_warn_before_resection(service: Service) -> None:
     [card] = sign(service, data, resection_order(data.patient_id))
     assert card["indicator"] == "warning"
     assert "image-defined risk factors" in card["summary"]
-    assert "ServiceRequest/resect\\-1" in card["detail"]
+    assert "Draft order: Resection of adrenal mass." in card["detail"]  # the order's name, never its id
+    assert "ServiceRequest/" not in card["detail"] and "(IDRF 16)" in card["detail"]
     assert card["overrideReasons"]
 
 

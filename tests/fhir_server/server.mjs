@@ -1,10 +1,12 @@
 // In-memory FHIR R4 server for the integration tests.
 //
 // Medplum's FhirRouter + MemoryRepository behind node:http. Usage:
-//   node server.mjs [--port 0] [--require-token TOKEN] [--default-count 20] [--exit-on-stdin-close]
+//   node server.mjs [--port 0] [--require-token TOKEN] [--default-count 20] [--exit-on-stdin-close] [--cors]
 // Prints exactly one line "LISTENING <port>" on stdout once ready. Searches without _count get
 // pages of --default-count entries. --exit-on-stdin-close lets a launcher that dies without
-// stopping the server take it down anyway (the launcher holds the pipe open).
+// stopping the server take it down anyway (the launcher holds the pipe open). --cors answers browsers that read
+// FHIR directly (the CDS Hooks sandbox, a SMART app's browser client): any origin, the Authorization and
+// Content-Type headers, and preflights (OPTIONS) with 204.
 //
 // FHIR API under /fhir/R4. Every request is logged for the tests, except the control endpoints
 // and requests carrying an "X-Test-Seed" header (test data loading). Control endpoints (no token):
@@ -38,6 +40,7 @@ const { values: args } = parseArgs({
     'require-token': { type: 'string' },
     'default-count': { type: 'string', default: '20' },
     'exit-on-stdin-close': { type: 'boolean', default: false },
+    cors: { type: 'boolean', default: false },
   },
 });
 const requiredToken = args['require-token'];
@@ -208,9 +211,28 @@ async function handleFhir(req, res, baseUrl, fhirPath, query) {
   send(res, status, resource, headers);
 }
 
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Accept, Prefer, If-Match, If-None-Exist',
+  'Access-Control-Expose-Headers': 'Location, ETag, Content-Location',
+  'Access-Control-Max-Age': '600',
+};
+
 async function handle(req, res) {
   const url = new URL(req.url, 'http://placeholder');
   const path = url.pathname;
+
+  if (args.cors) {
+    for (const [name, value] of Object.entries(CORS_HEADERS)) {
+      res.setHeader(name, value);
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+  }
 
   if (path === '/__requests' && req.method === 'GET') {
     send(res, 200, requestLog, { 'Content-Type': 'application/json' });

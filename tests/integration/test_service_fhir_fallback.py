@@ -212,5 +212,5 @@ def test_a_patient_read_answering_404_means_no_patient_data(faulty_service, faul
                         fhir_server=faulty_fhir_server.base_url, authorization=fhir_authorization("tok"))
     reply = faulty_service.client().call(STAGING, body)  # no route: the server answers 404
     cards = assert_valid_cards_response(reply.json)["cards"]
-    assert any("age at diagnosis" in card["summary"] for card in cards)
+    assert any("dates of birth and diagnosis" in card["summary"] for card in cards)  # the test to do
     assert [r.path for r in faulty_fhir_server.requests] == [f"/fhir/Patient/{patient.patient_id}"]

@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from cds_service.protocol.feedback import parse_feedback
+from cds_service.protocol.override_reasons import REASON_DISPLAYS
 from cds_service.store import (
     AuditRecord,
     FeedbackEntry,
@@ -41,6 +42,7 @@ pytestmark = pytest.mark.integration
 
 SERVICE = "nb-staging"
 REASON_SYSTEM = "https://nbcds.example.org/CodeSystem/override-reason"
+NON_ADHERENCE = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
 SECRET_COMMENT = "Jane Doe (MRN 987654) was staged at another centre"
 
 
@@ -489,7 +491,7 @@ def test_several_processes_write_concurrently(db_url: str) -> None:
 # Report
 
 
-def test_override_report_numbers(store: Store) -> None:
+def test_override_report_counts_each_card_once_with_its_latest_outcome(store: Store) -> None:
     stage_cards = [new_uuid() for _ in range(4)]
     missing_cards = [new_uuid() for _ in range(2)]
     suggestion = new_uuid()
@@ -507,6 +509,9 @@ def test_override_report_numbers(store: Store) -> None:
             overridden(missing_cards[1], "data-elsewhere"),
             overridden(missing_cards[1], comment=SECRET_COMMENT, when="2024-03-01T10:17:00Z"),
             overridden(new_uuid(), "not-applicable"),
+            # The sandbox: the suggestion clicked (accepted), then the card dismissed (overridden, later).
+            overridden(stage_cards[2], "need-more-info", when="2024-03-01T10:20:00Z") | {
+                "overrideReason": {"reason": {"system": NON_ADHERENCE, "code": "need-more-info"}}},
         ),
     )
     store.feedback.save(SERVICE, entries(accepted(stage_cards[0], suggestion)))  # duplicate: not counted
@@ -518,49 +523,46 @@ def test_override_report_numbers(store: Store) -> None:
     assert [k.card_kind for k in report.kinds] == ["stage-risk", "missing-data", "work-up", None]
     stage = report.kind("stage-risk")
     assert stage is not None
-    assert (stage.cards_issued, stage.feedback_count, stage.accepted, stage.overridden, stage.comments) == (
-        4,
-        4,
-        3,
-        1,
-        1,
-    )
-    assert stage.acceptance_rate == pytest.approx(0.75)
-    assert stage.override_rate == pytest.approx(0.25)
-    assert [(r.code, r.count, r.with_comment) for r in stage.reasons] == [("not-applicable", 1, 1)]
+    assert (stage.cards_issued, stage.cards_with_feedback, stage.accepted, stage.overridden, stage.comments) == (
+        4, 4, 2, 2, 1)
+    assert (stage.entries, stage.changed) == (5, 1)  # card 2 was accepted, then dismissed: counted once
+    assert stage.acceptance_rate == pytest.approx(0.5)
+    assert stage.override_rate == pytest.approx(0.5)
+    assert [(r.code, r.display, r.count, r.with_comment) for r in stage.reasons] == [
+        ("need-more-info", REASON_DISPLAYS[(NON_ADHERENCE, "need-more-info")], 1, 0),  # a CDS Hooks 3.0 code
+        ("not-applicable", None, 1, 1),
+    ]
 
     missing = report.kind("missing-data")
     assert missing is not None
-    assert (missing.cards_issued, missing.feedback_count, missing.accepted, missing.overridden) == (
-        2,
-        3,
-        0,
-        3,
-    )
+    assert (missing.cards_issued, missing.cards_with_feedback, missing.accepted, missing.overridden) == (2, 2, 0, 2)
     assert missing.acceptance_rate == 0
     assert missing.override_rate == 1
     assert [(r.code, r.display, r.count, r.with_comment) for r in missing.reasons] == [
-        ("data-elsewhere", "Data recorded elsewhere", 1, 0),
         ("not-applicable", "Not applicable", 1, 0),
-        (None, None, 1, 1),
+        (None, None, 1, 1),  # the later comment-only override replaced "data-elsewhere"
     ]
 
     workup = report.kind("work-up")
     assert workup is not None
-    assert (workup.cards_issued, workup.feedback_count) == (1, 0)
+    assert (workup.cards_issued, workup.cards_with_feedback) == (1, 0)
     assert workup.acceptance_rate is None
 
     unknown = report.kind(None)
     assert unknown is not None
-    assert (unknown.feedback_count, unknown.overridden) == (1, 1)
+    assert (unknown.cards_with_feedback, unknown.overridden) == (1, 1)
+
+    [week] = [p for p in report.weekly() if p.card_kind == "stage-risk"]
+    assert (week.start.isoformat(), week.accepted, week.overridden) == ("2024-02-26", 2, 2)
 
     text = render_report(report)
     assert SECRET_COMMENT not in text
     assert "Jane" not in text
     assert "Card kind: stage-risk" in text
-    assert "acceptance rate:  75.0%" in text
-    assert "override rate:    25.0%" in text
-    assert "Data recorded elsewhere" in text
+    assert "acceptance rate:  50.0%" in text
+    assert "override rate:    50.0%" in text
+    assert "1 changed their outcome" in text
+    assert "need for more information" in text and "[need-more-info]" in text
     assert "(no coded reason)" in text
     assert "[1 with comment]" in text
     assert "n/a" in text  # work-up: no feedback yet

@@ -40,8 +40,9 @@ class FhirEngineError(RuntimeError):
 class FhirEngine:
     """One running instance of the in-memory FHIR server."""
 
-    def __init__(self, token: str | None = None, startup_timeout: float = 30.0) -> None:
+    def __init__(self, token: str | None = None, startup_timeout: float = 30.0, cors: bool = False) -> None:
         self.token = token
+        self.cors = cors
         self.startup_timeout = startup_timeout
         self.port: int | None = None
         self._process: subprocess.Popen[str] | None = None
@@ -62,6 +63,8 @@ class FhirEngine:
         cmd = [str(NODE_BIN), "server.mjs", "--port", "0", "--exit-on-stdin-close"]
         if self.token is not None:
             cmd += ["--require-token", self.token]
+        if self.cors:
+            cmd.append("--cors")
         process = self._process = subprocess.Popen(
             cmd,
             cwd=SERVER_DIR,

@@ -6,32 +6,21 @@ import uuid
 from typing import Any
 
 from cds_service.protocol.cards import Coding, Link, OverrideReason, Source
+from cds_service.protocol.override_reasons import OFFERED_REASONS
 from neuroblastoma.sources import COHN_2009, IRWIN_2021, MONCLAIR_2009
 
 SUMMARY_LIMIT = 140
 _UUID_NAMESPACE = uuid.UUID("6f1c2a8e-4f3b-5b8e-9d61-0c1e2b3a4d5f")
 
-NON_ADHERENCE = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
-# CDS Hooks 3.0 example CodeSystem of override reasons (HL7/cds-hooks, CodeSystem-non-adherence-reason-codes).
-OVERRIDE_REASONS: tuple[dict[str, str], ...] = (
-    {"system": NON_ADHERENCE, "code": "need-more-info",
-     "display": ("Could not address recommended action due to need for more information/pending results/"
-                 "pending consult")},
-    {"system": NON_ADHERENCE, "code": "expert-contradicts",
-     "display": "Advice from expert contradicts the recommended action"},
-    {"system": NON_ADHERENCE, "code": "policy-contradicts",
-     "display": "Institutional policy/guideline contradicts the recommended action"},
-    {"system": NON_ADHERENCE, "code": "patient-ineligible",
-     "display": "Patient does not meet eligibility for recommended action"},
-)
+# CDS Hooks 3.0 ballot override reasons (protocol/override_reasons.py), offered as 2.0 ``overrideReasons``.
+OVERRIDE_REASONS = OFFERED_REASONS
 
 SOURCE_TOPIC = {"system": "https://nbcds.example.org/fhir/CodeSystem/card-topic", "code": "neuroblastoma-staging",
                 "display": "Neuroblastoma staging and risk"}
 
 
 _SOURCE_LABEL = f"INRG staging and risk ({MONCLAIR_2009.key}; {COHN_2009.key}; {IRWIN_2021.key})"
-_REFERENCES = tuple((f"{source.key}: {source.citation[:80]}…", source.url)
-                    for source in (MONCLAIR_2009, COHN_2009, IRWIN_2021))
+_REFERENCES = tuple((f"Source: {source.key}", source.url) for source in (MONCLAIR_2009, COHN_2009, IRWIN_2021))
 
 
 def card_source() -> Source:

@@ -1,24 +1,23 @@
-"""The missing-data card: what is missing, why it matters, and which candidates remain."""
+"""The missing-data card: the tests or records that would decide what is still open, each asked for once.
+
+It names the test to do (``neuroblastoma.deciding_tests``), never a result of the service itself (the INRG
+stage is decided by the other inputs, so it is never asked for), and one test that supplies several inputs
+(1p and 11q from one genomic profile) is one request. Then what is still possible.
+"""
 
 from __future__ import annotations
 
-from cds_service.protocol.cards import Card
+from cds_service.protocol.cards import Card, Link
 from cds_service.services.cards.card_json import card_source, fit_summary, stable_uuid
-from cds_service.services.cards.markdown import escape_markdown as md
-from neuroblastoma.result_wording import outcome_text, schema_of
-from neuroblastoma.results import Classification
+from cds_service.services.cards.markdown import escape_inline as md
+from cds_service.services.cards.markdown import without_references
+from neuroblastoma.case import FactKey
+from neuroblastoma.deciding_tests import DecidingTest, tests_for
+from neuroblastoma.result_wording import open_outcomes, schema_of
+from neuroblastoma.results import Classification, MissingInput
 
 KIND = "missing-data"
-
-FACT_NAMES = {
-    "inrg-stage": "the INRG stage", "age-at-diagnosis": "age at diagnosis", "primary-tumour": "primary tumour",
-    "idrf": "IDRF assessment", "distant-metastases": "confirmation of distant disease",
-    "metastatic-work-up": "metastatic work-up", "bone-marrow": "bone marrow result",
-    "functional-imaging": "MIBG/bone scan", "mibg-avidity": "MIBG avidity", "histologic-category": "histology",
-    "differentiation-grade": "grade of differentiation", "inpc-class": "INPC class", "mycn": "MYCN status",
-    "11q-aberration": "11q status", "1p-aberration": "1p status", "segmental-aberrations-1p-11q": "1p/11q status",
-    "ploidy": "ploidy", "ms-symptoms": "symptom status", "resection-extent": "resection extent",
-}
+WHY_LIMIT = 180
 
 
 def _candidates(result: Classification) -> list[str]:
@@ -27,23 +26,37 @@ def _candidates(result: Classification) -> list[str]:
         lines.append("INRG stage: " + " or ".join(s.value for s in result.stage.candidates))
     for risk in result.risks:
         if not risk.outcome and not risk.out_of_scope and risk.candidates:
-            group = "group " if schema_of(risk).groups else ""
-            options = " or ".join(f"{group}{outcome_text(risk, c)}" for c in risk.candidates)
-            lines.append(f"{schema_of(risk).title}: {options}")
+            lines.append(f"{schema_of(risk).title}: {open_outcomes(risk)}")
     return lines
 
 
-def missing_data_card(result: Classification, *, call_key: tuple[str, ...]) -> Card | None:
-    missing = result.missing
-    if not missing:
+def _clip(text: str) -> str:
+    text = without_references(text)
+    return text if len(text) <= WHY_LIMIT else text[: WHY_LIMIT - 1].rstrip() + "…"
+
+
+def requests(result: Classification) -> tuple[tuple[DecidingTest, tuple[MissingInput, ...]], ...]:
+    """Each test once, with the missing inputs it supplies (the INRG stage itself is never requested)."""
+    missing = [m for m in result.missing if m.fact is not FactKey.STAGE]
+    by_fact = {m.fact: m for m in missing}
+    return tuple((test, tuple(by_fact[f] for f in facts)) for test, facts in tests_for(m.fact for m in missing))
+
+
+def missing_data_card(result: Classification, *, call_key: tuple[str, ...],
+                      worksheet_link: Link | None = None) -> Card | None:
+    needed = requests(result)
+    if not needed:
         return None
-    names = list(dict.fromkeys(FACT_NAMES.get(m.fact.value, m.fact.value) for m in missing))
     what = "Stage" if not result.stage.stage else "Risk group"
-    summary = fit_summary(f"{what} cannot be assigned yet: needs {', '.join(names)}")
-    lines = ["**Cannot be assigned from the data on record.** The service does not guess; it needs:", ""]
-    lines += [f"- **{md(FACT_NAMES.get(m.fact.value, m.fact.value))}**: {md(m.why)}" for m in missing]
+    summary = fit_summary(f"{what} cannot be assigned yet: needs {', '.join(test.short for test, _ in needed)}")
+    lines = ["**To decide, do or record:**"]
+    for test, inputs in needed:
+        lines.append(f"- **{md(test.name)}** ({md(test.who)}): {md(_clip(inputs[0].why))}.")
     candidates = _candidates(result)
     if candidates:
-        lines += ["", "Still possible:", *[f"- {md(c)}" for c in candidates]]
+        lines += ["", "**Still possible:** " + md("; ".join(candidates)) + "."]
+    lines += ["", "The service does not guess: until then these results stay open."]
+    wants_worksheet = worksheet_link is not None and any(test.idrf_worksheet for test, _ in needed)
     return Card(uuid=stable_uuid(*call_key, KIND), summary=summary, indicator="warning",
-                detail="\n".join(lines), source=card_source())
+                detail="\n".join(lines), source=card_source(),
+                links=[worksheet_link] if wants_worksheet and worksheet_link else None)

@@ -1,10 +1,15 @@
-"""The stage and risk card: the result, every input that decided it with its source, and the references."""
+"""The stage and risk card, read in ten seconds: the results and the one thing to check in the summary; in the
+detail (at most ``DETAIL_LIMIT`` characters of markdown), what to check first, why, the deciding inputs with
+their dates, and the app for the whole decision path.
+
+FHIR ids stay out of the body: they are in the suggested Observations' ``derivedFrom`` and in the app.
+The card stands on its own without the app (Oracle Health shows no app links in a narrow panel).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from cds_service.protocol.cards import Action, Card, Suggestion
+from cds_service.protocol.cards import Action, Card, Link, Suggestion
+from cds_service.services.cards.attention import Attention, attention_items, indicator_of
 from cds_service.services.cards.card_json import (
     card_source,
     fit_summary,
@@ -12,83 +17,83 @@ from cds_service.services.cards.card_json import (
     reference_links,
     stable_uuid,
 )
-from cds_service.services.cards.markdown import escape_markdown as md
-from neuroblastoma.case import Case, FactKey
-from neuroblastoma.fact_descriptions import describe_facts
-from neuroblastoma.result_wording import risk_summary_part, risk_title, risks_in_order, schema_of, stage_title
-from neuroblastoma.results import Classification, RiskLevel, Trace
+from cds_service.services.cards.explanation import inputs_table, why_sentences
+from cds_service.services.evidence import CaseEvidence
+from fhir_mappings.reading.case_reader import CaseReading
+from neuroblastoma.result_wording import risk_summary_part, risks_in_order, schema_of, stage_title
+from neuroblastoma.results import Classification
 
 KIND = "stage-risk"
+DETAIL_LIMIT = 1500
+SHOWN_ITEMS = 3  # attention items shown in the card; the app shows all
 
 
-def stage_risk_summary(result: Classification, primary_schema: str) -> str:
-    stage = result.stage.stage
-    stage_part = f"INRG stage {stage.value}" if stage else "INRG stage undetermined"
+def stage_risk_summary(result: Classification, primary_schema: str, first: Attention | None = None) -> str:
+    """``INRG stage L2 · COG intermediate risk · INRG group D (low) · schemas disagree``."""
+    stage_part = stage_title(result.stage)
     if all(risk.out_of_scope for risk in result.risks):
         schemas = " and ".join(schema_of(risk).short_title for risk in result.risks)
-        return fit_summary(f"{stage_part} · ganglioneuroma (mature): benign, outside {schemas} risk schemas")
-    parts = [risk_summary_part(risk) for risk in risks_in_order(result, primary_schema)]
-    return fit_summary(" · ".join([stage_part, *parts]))
+        parts = [stage_part, f"ganglioneuroma (mature): benign, outside {schemas} risk schemas"]
+    else:
+        parts = [stage_part, *(risk_summary_part(risk) for risk in risks_in_order(result, primary_schema))]
+    if first is not None and first.indicator == "warning":
+        parts.append(first.headline)
+    return fit_summary(" · ".join(parts))
 
 
-def _indicator(result: Classification) -> Literal["info", "warning"]:
-    high = any(risk.risk is RiskLevel.HIGH for risk in result.risks)
-    disagree = any(w.code == "schemas-disagree" for w in result.warnings)
-    return "warning" if high or disagree else "info"
+def _attention_lines(items: list[Attention], shown: int) -> list[str]:
+    if not items:
+        return []
+    lines = ["**Check first**", *(f"- {item.text}" for item in items[:shown])]
+    if len(items) > shown:
+        lines.append(f"- {len(items) - shown} more in the app (Decision path).")
+    return [*lines, ""]
 
 
-def _sources_cell(case: Case, facts: tuple[FactKey, ...]) -> str:
-    """The FHIR resources behind facts, as a table cell."""
-    refs = case.sources_of(*facts)
-    return ", ".join(md(ref) for ref in refs) if refs else "—"
+def _footer(recorded: bool, ruleset: str, with_app: bool) -> list[str]:
+    where = " Full decision path with every source: *Decision path* link." if with_app else ""
+    done = " Already recorded in the chart (preliminary)." if recorded else ""
+    return [f"Decision support, not a diagnosis: a clinician confirms.{done}{where} Rule set {ruleset}."]
 
 
-def _trace_block(title: str, trace: Trace, case: Case) -> list[str]:
-    lines = [f"**{title}** — {md(trace.rule)}; {md(trace.citation)}"]
-    lines += [f"- {md(step)}" for step in trace.steps]
-    if trace.decided_by:
-        decided = ", ".join([md(f.value) for f in trace.decided_by])
-        lines.append(f"- decided by: {decided} (sources: {_sources_cell(case, trace.decided_by)})")
-    return lines
-
-
-def stage_risk_detail(result: Classification, case: Case, primary_schema: str, notes: tuple[str, ...] = ()) -> str:
-    lines: list[str] = []
-    for stage in result.stages:
-        lines += [*(("",) if lines else ()), *_trace_block(stage_title(stage), stage.trace, case)]
-    for risk in risks_in_order(result, primary_schema):
-        lines += ["", *_trace_block(risk_title(risk), risk.trace, case)]
-    lines += ["", "| Input | Value | Source |", "|---|---|---|"]
-    for facts, label, value in describe_facts(case):
-        lines.append(f"| {md(label)} | {md(value)} | {_sources_cell(case, facts)} |")
-    warnings = result.all_warnings
-    if warnings:
-        lines += ["", "**Warnings**", *[f"- {md(w.message)}" for w in warnings]]
-    if notes:
-        lines += ["", "**About the data**", *[f"- {md(note)}" for note in notes]]
-    lines += ["", f"Rule set {md(result.ruleset)}. A suggestion, not a diagnosis: a clinician confirms the "
-                  "stage and risk group (status preliminary until then)."]
-    return "\n".join(lines)
+def stage_risk_detail(result: Classification, reading: CaseReading, evidence: CaseEvidence, primary_schema: str,
+                      *, recorded: bool = False, with_app: bool = False) -> str:
+    """Check first, why, the deciding inputs, the footer; shortened (fewer check items, then fewer input rows,
+    each pointing to the app) until it fits ``DETAIL_LIMIT``."""
+    items = attention_items(result, reading, evidence)
+    why = [f"- {sentence}" for sentence in why_sentences(result, reading.case, risks_in_order(result, primary_schema))]
+    table = inputs_table(result, evidence)
+    footer = _footer(recorded, result.ruleset, with_app)
+    detail = ""
+    for shown, rows in ((SHOWN_ITEMS, len(table)), (2, len(table)), (1, len(table)), (1, 8), (1, 5), (1, 2)):
+        more = "| … | more inputs in the app |" + (" |" if table[0].count("|") > 3 else "")
+        cut = [*table[:rows], more] if rows < len(table) else table
+        detail = "\n".join([*_attention_lines(items, shown), "**Why**", *why, "", *cut, "", *footer])
+        if len(detail) <= DETAIL_LIMIT:
+            return detail
+    return detail[: DETAIL_LIMIT - 1] + "…"
 
 
 def stage_risk_card(
-    result: Classification, case: Case, *, primary_schema: str, call_key: tuple[str, ...],
-    actions: list[Action], notes: tuple[str, ...] = (),
+    result: Classification, reading: CaseReading, evidence: CaseEvidence, *, primary_schema: str,
+    call_key: tuple[str, ...], actions: list[Action], recorded: bool = False, app_links: tuple[Link, ...] = (),
 ) -> Card:
     """The card; ``call_key`` (service, hook instance, patient) makes its uuids stable. Its one suggestion
     records the determinate results (``actions``), when there is something to record."""
+    items = attention_items(result, reading, evidence)
     suggestions = None
     if actions:
-        suggestions = [Suggestion(label="Record the stage and risk groups (preliminary)",
+        suggestions = [Suggestion(label="Record the stage and risk groups in the chart (preliminary)",
                                   uuid=stable_uuid(*call_key, KIND, "record"), is_recommended=False, actions=actions)]
     return Card(
         uuid=stable_uuid(*call_key, KIND),
-        summary=stage_risk_summary(result, primary_schema),
-        indicator=_indicator(result),
-        detail=stage_risk_detail(result, case, primary_schema, notes),
+        summary=stage_risk_summary(result, primary_schema, items[0] if items else None),
+        indicator=indicator_of(items),
+        detail=stage_risk_detail(result, reading, evidence, primary_schema, recorded=recorded,
+                                 with_app=bool(app_links)),
         source=card_source(),
         suggestions=suggestions,
         selection_behavior="at-most-one" if suggestions else None,
         override_reasons=override_reasons(),
-        links=reference_links(),
+        links=[*app_links, *reference_links()],
     )

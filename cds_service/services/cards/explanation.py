@@ -1,0 +1,84 @@
+"""Why the stage and each risk group are what they are, in a few sentences, and the table of deciding inputs.
+
+One sentence for the stage (its deciding facts → the stage), one per risk schema (the table row that matched,
+named by its content), all generic over the registered staging systems and risk schemas. The table lists the
+inputs that decided a result or would decide one (missing), with the date of the report behind each.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from cds_service.services.cards.markdown import escape_inline as md
+from cds_service.services.evidence import CaseEvidence, InputEvidence
+from neuroblastoma.case import Case, FactKey
+from neuroblastoma.fact_descriptions import (
+    NOT_RECORDED,
+    fact_label,
+    fact_phrase,
+    fact_value,
+    lower_first,
+    recorded_inputs,
+)
+from neuroblastoma.result_wording import risk_headline, stage_title
+from neuroblastoma.results import Classification, RiskResult, StageResult
+
+
+def _missing_names(trace_missing: tuple[FactKey, ...]) -> str:
+    return ", ".join(dict.fromkeys(lower_first(fact_label(f)) for f in recorded_inputs(trace_missing)))
+
+
+def stage_sentence(stage: StageResult[Enum], case: Case) -> str:
+    """``**INRG stage MS** — age 151 days (4 months), liver metastases, marrow 5 % tumour cells, ….``"""
+    phrases = [fact_phrase(case, fact) for fact in recorded_inputs(stage.trace.decided_by)]
+    title = stage_title(stage)
+    sentence = f"**{md(title)}** — {md('; '.join(phrases))}" if phrases else f"**{md(title)}**"
+    missing = tuple(m.fact for m in stage.trace.missing)
+    if missing:
+        sentence += f"; not decided without: {md(_missing_names(missing))}"
+    return sentence + "."
+
+
+def risk_sentence(risk: RiskResult) -> str:
+    """``**COG 2021: intermediate risk** — L2, under 18 months, MYCN not amplified.``"""
+    headline = md(risk_headline(risk))
+    if risk.out_of_scope:
+        return f"**{headline}** — {md(risk.trace.steps[0] if risk.trace.steps else risk.trace.citation)}."
+    if risk.outcome is None:
+        missing = tuple(m.fact for m in risk.trace.missing if m.fact is not FactKey.STAGE)
+        depends = _missing_names(missing) or "the stage"
+        return f"**{headline}** — depends on {md(depends)}."
+    basis = " or ".join(risk.trace.basis) if risk.trace.basis else "; ".join(risk.trace.steps)
+    return f"**{headline}** — {md(basis)}." if basis else f"**{headline}**."
+
+
+def why_sentences(result: Classification, case: Case, risks: list[RiskResult]) -> list[str]:
+    return [*(stage_sentence(stage, case) for stage in result.stages), *(risk_sentence(r) for r in risks)]
+
+
+def _deciding_inputs(result: Classification) -> tuple[FactKey, ...]:
+    traces = (*(s.trace for s in result.stages), *(r.trace for r in result.risks))
+    facts = [fact for trace in traces for fact in (*trace.decided_by, *(m.fact for m in trace.missing))]
+    return recorded_inputs(facts)
+
+
+def _value_cell(case: Case, found: InputEvidence) -> str:
+    value = fact_value(case, found.fact)
+    if value.endswith(NOT_RECORDED):
+        return f"**{md(value)}**"
+    flags = [flag for flag, on in (("preliminary", found.preliminary), ("conflicting reports", found.contested))
+             if on]
+    return md(value) + (f" (**{', '.join(flags)}**)" if flags else "")
+
+
+def inputs_table(result: Classification, evidence: CaseEvidence) -> list[str]:
+    """``| Input | Value | Date |`` rows of every input that decided or would decide a result. When every dated
+    input has the same date, the date is said once in the header and the table has two columns (narrow panels)."""
+    found = [evidence.of(fact) for fact in _deciding_inputs(result)]
+    dates = {item.date for item in found if item.date}
+    if len(dates) == 1:
+        rows = [f"| Input | Value (reported {dates.pop()}) |", "|---|---|"]
+        return [*rows, *(f"| {md(fact_label(item.fact))} | {_value_cell(evidence.case, item)} |" for item in found)]
+    rows = ["| Input | Value | Date |", "|---|---|---|"]
+    return [*rows, *(f"| {md(fact_label(item.fact))} | {_value_cell(evidence.case, item)} | {item.date or '—'} |"
+                     for item in found)]

@@ -1,0 +1,99 @@
+"""The test, report or record that supplies each input the rules may miss: what a clinician orders or documents.
+
+A missing input is a request to someone: the radiologist (IDRFs, extension, nodes), nuclear medicine (MIBG),
+the laboratory (MYCN, 11q/1p, DNA index), the pathologist (histology), or the treating team (age, symptoms,
+resection). Several inputs can come from one test (1p and 11q from one genomic profile; category, grade and
+INPC class from one histology review), so each test is requested once. Sources: Brisse 2011 (imaging and
+IDRFs), PDQ (marrow aspirates and trephines), Cohn 2009 and Irwin 2021 (the biological factors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from neuroblastoma.case import FACT_COMPONENTS, FactKey
+
+
+@dataclass(frozen=True)
+class DecidingTest:
+    """``name`` is what to order or document, ``short`` the same in a few words; ``who`` does it;
+    ``idrf_worksheet`` when the app's IDRF and staging worksheet records it."""
+
+    key: str
+    short: str
+    name: str
+    who: str
+    idrf_worksheet: bool = False
+
+
+def _test(key: str, short: str, name: str, who: str, idrf_worksheet: bool = False) -> DecidingTest:
+    return DecidingTest(key, short, name, who, idrf_worksheet)
+
+
+_DATES = _test("dates", "dates of birth and diagnosis", "Record the date of birth and the date of diagnosis",
+               "treating team")
+_IMAGING_REVIEW = _test("imaging-review", "IDRF radiology review",
+                        "Radiology review of the primary: compartment, side, extension and each IDRF in INRG terms",
+                        "radiology", idrf_worksheet=True)
+_GENOMIC_PROFILE = _test("genomic-profile", "11q/1p status",
+                         "Tumour genomic profile: 11q and 1p status (SNP array, aCGH or FISH)", "laboratory")
+_HISTOLOGY = _test("histology-review", "histology review",
+                   "Histology review: INPC category, grade of differentiation and favourable/unfavourable class",
+                   "pathology")
+
+DECIDING_TESTS: dict[FactKey, DecidingTest] = {
+    FactKey.AGE: _DATES,
+    FactKey.BIRTH_DATE: _DATES,
+    FactKey.DIAGNOSIS_DATE: _DATES,
+    FactKey.PRIMARY_TUMOUR: _IMAGING_REVIEW,
+    FactKey.IDRF: _IMAGING_REVIEW,
+    FactKey.EXTENSION: _IMAGING_REVIEW,
+    FactKey.MULTIFOCALITY: _IMAGING_REVIEW,
+    FactKey.LYMPH_NODES: _test("nodes", "node report", "Radiology report of the involved lymph node regions",
+                               "radiology", idrf_worksheet=True),
+    FactKey.EFFUSIONS: _test("effusion-cytology", "effusion cytology", "Cytology of the pleural effusion or ascites",
+                             "pathology"),
+    FactKey.METASTASES: _test("confirm-focus", "confirmation of the distant site",
+                              "Confirm or exclude the distant site: further imaging or biopsy", "radiology",
+                              idrf_worksheet=True),
+    FactKey.METASTATIC_SURVEY: _test("metastatic-work-up", "metastatic work-up",
+                                     "Complete the metastatic work-up (MIBG and bilateral marrow)", "oncology"),
+    FactKey.BONE_MARROW: _test("bone-marrow", "bone marrow aspirates",
+                               "Bilateral bone marrow aspirates and trephine biopsies, with the % of tumour cells "
+                               "by morphology", "oncology"),
+    FactKey.FUNCTIONAL_IMAGING: _test("mibg", "MIBG scan",
+                                      "123I-MIBG scintigraphy (bone and bone marrow); MDP bone scan or FDG-PET if "
+                                      "the tumour is not MIBG-avid", "nuclear medicine", idrf_worksheet=True),
+    FactKey.MIBG_AVIDITY: _test("mibg-avidity", "MIBG avidity", "MIBG avidity of the primary (on the MIBG scan)",
+                                "nuclear medicine", idrf_worksheet=True),
+    FactKey.HISTOLOGY: _HISTOLOGY,
+    FactKey.GRADE: _HISTOLOGY,
+    FactKey.INPC: _HISTOLOGY,
+    FactKey.MYCN: _test("mycn", "MYCN status", "MYCN status (FISH) on tumour tissue", "laboratory"),
+    FactKey.CHR_11Q: _GENOMIC_PROFILE,
+    FactKey.CHR_1P: _GENOMIC_PROFILE,
+    FactKey.SCA: _GENOMIC_PROFILE,
+    FactKey.PLOIDY: _test("dna-index", "DNA index", "Tumour DNA index (flow or image cytometry)", "laboratory"),
+    FactKey.SYMPTOMS: _test("ms-symptoms", "MS symptom status",
+                            "Document whether the infant has MS symptoms (respiratory distress, cord or IVC "
+                            "compression, obstruction, coagulopathy)", "treating team"),
+    FactKey.RESECTION: _test("resection", "extent of resection",
+                             "Extent of resection, from the operative and pathology reports (known only after "
+                             "surgery)", "surgery"),
+}
+
+
+def tests_for(facts: Iterable[FactKey]) -> tuple[tuple[DecidingTest, tuple[FactKey, ...]], ...]:
+    """Each test once, with the facts it supplies, in the order the facts are given. A fact without a test of
+    its own (the INRG stage, which the other inputs decide) asks for nothing."""
+    found: dict[str, tuple[DecidingTest, list[FactKey]]] = {}
+    for fact in facts:
+        for part in (fact, *FACT_COMPONENTS.get(fact, ())):
+            test = DECIDING_TESTS.get(part)
+            if test is not None:
+                facts_of = found.setdefault(test.key, (test, []))[1]
+                if fact not in facts_of:
+                    facts_of.append(fact)
+                break
+    return tuple((test, tuple(facts_of)) for test, facts_of in found.values())
