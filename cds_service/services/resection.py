@@ -9,12 +9,20 @@ from cds_service.protocol.registry import ServiceAnswer, ServiceCall
 from cds_service.services.assessment import assess
 from cds_service.services.cards import resection_card
 from fhir_mappings.reading.values import codings
-from fhir_mappings.terminology.local_procedures import RESECTION_ORDER_CODINGS
+from fhir_mappings.terminology.local_procedures import (
+    PRIMARY_RESECTION_CODINGS,
+    PROCEDURES,
+    TUMOUR_EXCISION_CODINGS,
+)
+from fhir_mappings.terminology.value_sets import COMPARTMENT_BY_CODING, NEUROBLASTOMA_CONDITION_CODINGS
 
 ID = "neuroblastoma-resection-check"
 TITLE = "Neuroblastoma resection check"
 DESCRIPTION = ("Before a resection of the primary neuroblastoma is signed, warns when MIBG imaging has not "
-               "been done and when image-defined risk factors are present (consider neoadjuvant therapy).")
+               "been done and when image-defined risk factors are present (consider neoadjuvant therapy). "
+               f"Recognises orders (ServiceRequest or Procedure) coded {PROCEDURES.url}|primary-tumour-resection, "
+               "or SNOMED CT 370612006 (Excision of neoplasm) unless their bodySite lies outside the "
+               "neuroblastoma's body compartments; other orders get no card.")
 
 
 def order_name(resource: dict[str, Any]) -> str:
@@ -25,6 +33,24 @@ def order_name(resource: dict[str, Any]) -> str:
         return text.strip()
     displays = [c.get("display") for c in code.get("coding") or () if isinstance(c, dict)]
     return next((d.strip() for d in displays if isinstance(d, str) and d.strip()), "the resection order")
+
+
+def is_primary_resection(order: dict[str, Any]) -> bool:
+    """Whether a draft order resects the primary tumour (fhir_mappings/terminology/local_procedures.py).
+
+    Our code says so by itself. A generic SNOMED CT excision of a neoplasm does unless the order places it
+    elsewhere: it names body sites and none is a neuroblastoma primary's body compartment (SNOMED CT adrenal or
+    mediastinal structure, or ours), and its reason is not the neuroblastoma.
+    """
+    code = set(codings(order.get("code")))
+    if code & PRIMARY_RESECTION_CODINGS:
+        return True
+    if not code & TUMOUR_EXCISION_CODINGS:
+        return False
+    sites = set(codings(order.get("bodySite")))
+    reasons = set(codings(order.get("reasonCode")))
+    return not sites or any(site in COMPARTMENT_BY_CODING for site in sites) or bool(
+        reasons & NEUROBLASTOMA_CONDITION_CODINGS)
 
 
 def resection_orders(call: ServiceCall) -> list[str]:
@@ -39,7 +65,7 @@ def resection_orders(call: ServiceCall) -> list[str]:
         ref = f"{resource['resourceType']}/{resource.get('id', '?')}"
         if selected is not None and ref not in selected:
             continue
-        if any(key in RESECTION_ORDER_CODINGS for key in codings(resource.get("code"))):
+        if is_primary_resection(resource):
             orders.append(order_name(resource))
     return orders
 

@@ -245,6 +245,20 @@ ICD_C79_51 = _icd("C79.51", "Secondary malignant neoplasm of bone")
 ICD_C79_52 = _icd("C79.52", "Secondary malignant neoplasm of bone marrow")
 ICD_C79_89 = _icd("C79.89", "Secondary malignant neoplasm of other specified sites")
 
+# ---- Procedures (orders the resection check recognises) ----------------------------------------
+# No SNOMED CT code for adrenalectomy, excision of an adrenal lesion or excision of a retroperitoneal tumour could
+# be verified from stored public material (searched: mCODE and pediatric-cancer IG value sets, the FHIR
+# procedure-code expansions, OHDSI/order-catalogue dumps); only the generic excision below was. The resection
+# check therefore reads it together with the order's body site or reason (cds_service/services/resection.py).
+
+SCT_EXCISION_OF_NEOPLASM = _std(
+    SNOMED, "370612006", "Excision of neoplasm (procedure)",
+    "standardhealth/ped-cancer-ig input/fsh/SD_Procedure.fsh@70d308b1 (SurgicalResection codes: 370612006 | "
+    "Excision of neoplasm (procedure) |); an FSH Questionnaire answerOption 370612006 'Excision of neoplasm "
+    "(procedure)'; a HAPI FHIR genomics example (Specimen.type 370612006 'Excision of neoplasm'); a German "
+    "procedure ConceptMap (370612006 'Excision of neoplasm (procedure)')",
+)
+
 # ---- Units, HL7 code systems --------------------------------------------------------------------
 
 UCUM_PERCENT = _std(UCUM, "%", "percent", "UCUM (mCODE alias UCUM); unit of marrow tumour-cell percentage")
