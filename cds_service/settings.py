@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, le=64)
     # The URL clients call, e.g. https://cds.example.org: the JWT `aud` is checked against it (and nothing else).
     public_base_url: str | None = None
+    # Linked from the landing page (GET /): where this deployment's documentation is published.
+    docs_url: str | None = None
     # gunicorn: a request (headers and body) must arrive within this time, or its connection is closed.
     request_read_deadline_seconds: float = Field(default=15.0, gt=0, le=300)
 
@@ -92,6 +94,15 @@ class Settings(BaseSettings):
                 raise ValueError("must hold absolute http(s) URLs or origins (no credentials)")
             origins.append("*" if origin is None else str(origin))
         return origins
+
+    @field_validator("docs_url")
+    @classmethod
+    def _docs_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if Origin.of(value.strip()) is None:
+            raise ValueError("must be an absolute http(s) URL without credentials")
+        return value.strip()
 
     @field_validator("public_base_url")
     @classmethod

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from cds_service.app.routes import init_smart_app
 from cds_service.http.discovery import discovery
 from cds_service.http.feedback import feedback
+from cds_service.http.landing import home
 from cds_service.http.metrics import Metrics
 from cds_service.http.openapi_route import init_openapi, openapi
 from cds_service.http.operations import health
@@ -147,7 +148,7 @@ def create_app(settings: Settings | None = None, registry: ServiceRegistry | Non
     _init_request_metrics(app, service_runtime.metrics)
     _init_security_headers(app)
     _register_error_handlers(app)
-    for blueprint in (discovery, services, feedback, health, openapi):
+    for blueprint in (home, discovery, services, feedback, health, openapi):
         app.register_blueprint(blueprint)
     init_smart_app(app)  # the SMART on FHIR app under /app (cds_service/app/)
     app.wsgi_app = _CanonicalPath(app.wsgi_app)  # type: ignore[method-assign]

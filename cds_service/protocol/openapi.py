@@ -17,6 +17,7 @@ from cds_service.protocol.cards import CardsResponse
 from cds_service.protocol.errors import OperationOutcome
 from cds_service.protocol.feedback import FeedbackRequest, FeedbackStored
 from cds_service.protocol.hook_request import HookRequest
+from cds_service.protocol.landing import Landing
 from cds_service.protocol.registry import Discovery, ServiceRegistry
 
 OPENAPI_PATH = "/openapi.json"
@@ -43,7 +44,7 @@ class Health(BaseModel):
 
 
 _INPUTS = (HookRequest, FeedbackRequest)
-_OUTPUTS = (CardsResponse, Discovery, FeedbackStored, OperationOutcome, Health)
+_OUTPUTS = (CardsResponse, Discovery, FeedbackStored, OperationOutcome, Health, Landing)
 
 _UNAUTHENTICATED = ("The CDS client's JWT is missing or invalid (a bare reason: details only in the log). "
                     "Only when authentication is on (production profile).")
@@ -126,6 +127,13 @@ def _paths(service_ids: list[str]) -> dict[str, Any]:
                 "503": _outcome("The feedback store is unavailable: nothing was stored; retry later."),
             },
         }},
+        "/": {"get": {
+            "operationId": "landing", "tags": ["Operations"], "security": [{}],
+            "summary": "Landing page: name, version, rule set, the declared services and links (discovery, this "
+                       "document, the SMART app, the docs). HTML for people; JSON with `Accept: application/json`.",
+            "responses": {"200": {"description": "The landing page (public: nothing about patients or clients).",
+                                  "content": {"text/html": {"schema": {"type": "string"}},
+                                              JSON: {"schema": _ref("Landing")}}}}}},
         "/healthz": {"get": {"operationId": "liveness", "tags": ["Operations"], "security": [{}],
                              "summary": "Liveness: the process answers.",
                              "responses": {"200": _json("Health", "Alive.")}}},
@@ -183,7 +191,8 @@ def openapi_document(registry: ServiceRegistry, version: str) -> dict[str, Any]:
         "servers": [{"url": "/", "description": "The service's base URL (NBCDS_PUBLIC_BASE_URL behind a proxy)."}],
         "security": [{"cdsClientJwt": []}, {}],
         "tags": [{"name": "CDS Hooks", "description": "CDS Hooks 2.0 endpoints."},
-                 {"name": "Operations", "description": "Health, readiness, metrics and this description."},
+                 {"name": "Operations",
+                  "description": "The landing page, health, readiness, metrics and this description."},
                  {"name": "SMART app", "description": "The worksheet for EHRs that render questionnaires (the app's "
                                                       "pages are for people and not described here)."}],
         "paths": _paths([service.id for service in registry]),

@@ -90,7 +90,7 @@ def _operations(app: Flask) -> list[Any]:
 
 OPERATIONS = [
     ("GET", "/cds-services"), ("POST", "/cds-services/{id}"), ("POST", "/cds-services/{id}/feedback"),
-    ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
+    ("GET", "/"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
     ("GET", "/app/Questionnaire/idrf-worksheet"), ("POST", "/app/QuestionnaireResponse/$extract"),
 ]  # schemathesis leaves out the path it loaded the document from; test_document_is_openapi_3_1 covers it
 
