@@ -9,13 +9,17 @@ NPM_STAMP := $(FHIR_SERVER_DIR)/node_modules/.installed
 BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 
-.PHONY: run test lint bench soak soak-memory clean system-packages test-fhir-server screenshots
+.PHONY: run shell test lint bench soak soak-memory clean system-packages test-fhir-server screenshots
 
+# Progress lines, not pip's hundreds: a first install takes 20-40 s.
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
-	touch $(STAMP)
+	@test -x $(PY) || { echo "==> [1/3] creating the virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> [2/3] upgrading pip in $(VENV)"
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo "==> [3/3] installing neuroblastoma-cds and its dependencies into $(VENV) (20-40 s on a first run)"
+	@$(PY) -m pip install --quiet -e '.[test,bench]'
+	@touch $(STAMP)
+	@echo "==> installed: $(VENV)/bin/nbcds (or \`make shell\` for a shell with it on PATH)"
 
 $(NPM_STAMP): $(FHIR_SERVER_DIR)/package.json $(FHIR_SERVER_DIR)/package-lock.json
 	cd $(FHIR_SERVER_DIR) && npm ci --no-audit --no-fund --loglevel=error
@@ -43,9 +47,17 @@ system-packages:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-# The embedded defaults: development profile (no client JWT), SQLite store nbcds.sqlite3.
+# The embedded defaults: development profile (no client JWT), SQLite store nbcds.sqlite3, 127.0.0.1:8080; NBCDS_HOST,
+# NBCDS_PORT and every other NBCDS_* variable are honoured (docs/configuration.md). Once /healthz answers, the
+# service prints its URLs, the README's curl and the app link.
 run: $(STAMP)
-	NBCDS_PROFILE=$${NBCDS_PROFILE:-development} $(VENV)/bin/nbcds serve --host 127.0.0.1 --port 8080
+	@echo "==> starting nbcds (profile $${NBCDS_PROFILE:-development}) on $${NBCDS_HOST:-127.0.0.1}:$${NBCDS_PORT:-8080}; a greeting follows when it answers"
+	@NBCDS_PROFILE=$${NBCDS_PROFILE:-development} $(VENV)/bin/nbcds serve
+
+# An interactive shell with $(VENV)/bin first on PATH: nbcds, python, pytest. `exit` leaves it.
+shell: $(STAMP)
+	@echo "==> a shell with $(VENV)/bin on PATH (nbcds --help); exit to leave"
+	@VIRTUAL_ENV="$(CURDIR)/$(VENV)" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $${SHELL:-/bin/sh} -i
 
 # The in-memory test FHIR server with CORS on, for the CDS Hooks sandbox and the app's open-server mode (README).
 test-fhir-server: $(NPM_STAMP)

@@ -9,7 +9,10 @@ behind a buffering reverse proxy (docker/nginx/, docs/security.md).
 from __future__ import annotations
 
 import gc
+import ipaddress
 import os
+import subprocess
+import sys
 import tempfile
 from typing import Any
 
@@ -63,6 +66,54 @@ def _worker_tmp_dir() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
+def probe_url(settings: Settings) -> str:
+    """Where a local process reaches the service: the bind address, or loopback when it binds every interface."""
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(settings.host, settings.host)  # noqa: S104
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:  # a host name
+        pass
+    return f"http://{host}:{settings.port}"
+
+
+def _greeter(settings: Settings) -> Any:
+    """gunicorn's ``when_ready`` (the socket is bound): start the development greeting (cds_service/greeting.py).
+
+    A process of its own, not a thread: the master forks its workers next, and a thread holding a lock across a
+    fork can deadlock the child. It asks the service itself, prints once, and exits.
+    """
+    def when_ready(_server: Any) -> None:
+        probe = probe_url(settings)
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "cds_service.greeting", "--probe", probe,
+             "--base", settings.public_base_url or probe, "--parent", str(os.getpid())],
+            stdin=subprocess.DEVNULL)
+    return when_ready
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """gunicorn's configuration for these settings (the bind address and port are NBCDS_HOST and NBCDS_PORT)."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host  # an IPv6 literal
+    options: dict[str, Any] = {
+        "bind": f"{host}:{settings.port}",
+        "workers": settings.workers,
+        "worker_class": thread_worker_with_read_deadline(settings.request_read_deadline_seconds),
+        "threads": 4,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": None,  # the app writes its own PHI-free request log
+        "child_exit": _child_exit,
+        "post_worker_init": _post_worker_init,
+        "worker_tmp_dir": _worker_tmp_dir(),
+        "limit_request_line": 8190,
+    }
+    if settings.profile == "development":  # production logs, it does not greet
+        options["when_ready"] = _greeter(settings)
+    return options
+
+
 def serve(settings: Settings) -> None:
     """Run the service under gunicorn; settings come from NBCDS_* variables, as in every worker.
 
@@ -76,17 +127,4 @@ def serve(settings: Settings) -> None:
     # Import now (after the variable is set, so values are multiprocess), never first inside the SIGCHLD
     # handler: two workers exiting together re-entered a half-done import and crashed the master on SIGTERM.
     import prometheus_client.multiprocess  # noqa: F401
-    _Gunicorn({
-        "bind": f"{settings.host}:{settings.port}",
-        "workers": settings.workers,
-        "worker_class": thread_worker_with_read_deadline(settings.request_read_deadline_seconds),
-        "threads": 4,
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "accesslog": None,  # the app writes its own PHI-free request log
-        "child_exit": _child_exit,
-        "post_worker_init": _post_worker_init,
-        "worker_tmp_dir": _worker_tmp_dir(),
-        "limit_request_line": 8190,
-    }).run()
+    _Gunicorn(gunicorn_options(settings)).run()
