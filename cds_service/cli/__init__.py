@@ -1,4 +1,5 @@
-"""The ``nbcds`` command: classify case files or FHIR data, serve the CDS Hooks service, report feedback."""
+"""The ``nbcds`` command: classify case files or FHIR data, serve the CDS Hooks service, report feedback, load the
+example patients into a FHIR server."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from cds_service.cli import load_examples
 from cds_service.cli.classify import classify_files
 from cds_service.settings import Settings
 
@@ -31,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     report_cmd = commands.add_parser("report", help="acceptance and override rates per card kind, from the store "
                                                     "(each card once, its latest outcome)")
     report_cmd.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with plots")
+    load_examples.add_parser(commands)
     return parser
 
 
@@ -77,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "report":
         return _report(sys.stdout, args.html)
+    if args.command == "load-examples":
+        return load_examples.run(args, sys.stdout, sys.stderr)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover - argparse guards
 
 
