@@ -1,5 +1,5 @@
 """The ``nbcds`` command: classify case files or FHIR data, serve the CDS Hooks service, report feedback, load the
-example patients into a FHIR server."""
+example patients into a FHIR server, write a self-signed certificate for the local TLS proxy."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from cds_service.cli import load_examples
+from cds_service.cli import load_examples, tls_cert
 from cds_service.cli.classify import classify_files
 from cds_service.settings import Settings
 
@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                                                     "(each card once, its latest outcome)")
     report_cmd.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with plots")
     load_examples.add_parser(commands)
+    tls_cert.add_parser(commands)
     return parser
 
 
@@ -82,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(sys.stdout, args.html)
     if args.command == "load-examples":
         return load_examples.run(args, sys.stdout, sys.stderr)
+    if args.command == "tls-cert":
+        return tls_cert.run(args, sys.stdout)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover - argparse guards
 
 

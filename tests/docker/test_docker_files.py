@@ -61,7 +61,8 @@ def test_the_development_profile_is_never_published_beyond_loopback() -> None:
 
 def test_the_proxy_template_bounds_slow_clients_and_hides_operational_routes() -> None:
     text = TEMPLATE.read_text()
-    rendered = render(text, {"NGINX_PORT": "8080", "NBCDS_UPSTREAM": "nbcds:8080"})
+    rendered = render(text, {"NGINX_PORT": "8080", "NGINX_TLS_PORT": "8443", "NGINX_TLS_DIR": "/etc/nginx/tls",
+                             "NBCDS_UPSTREAM": "nbcds:8080"})
     assert "${" not in rendered
     for directive in ("server_tokens off;", "client_header_timeout", "client_body_timeout", "proxy_request_buffering on;",
                       "location = /metrics", "location = /readyz", "client_max_body_size"):

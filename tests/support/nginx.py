@@ -4,6 +4,7 @@ The template is rendered as the official nginx image renders it (``${NAME}`` fro
 ``$variables`` untouched) with the test's ports, and included in a minimal main configuration that plays the
 image's ``nginx.conf``: everything (pid, logs, temporary files) in a temporary directory, one process
 (``master_process off``, so nothing switches user), in the foreground. Stopped and removed whatever happens.
+Its TLS listener uses a certificate made for the test by ``nbcds tls-cert``'s code (``ca_file`` trusts it).
 
 nginx comes from Debian (``make system-packages`` installs it); the tests that need it skip only when no
 ``nginx`` binary can be found.
@@ -22,6 +23,8 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from cds_service.cli.tls_cert import ensure_certificate
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "docker" / "nginx" / "nbcds.conf.template"
@@ -47,10 +50,16 @@ class RunningNginx:
     process: subprocess.Popen[bytes]
     port: int
     directory: Path
+    tls_port: int
+    ca_file: Path  # the self-signed certificate nginx serves: trust it to verify the TLS listener
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def tls_url(self) -> str:
+        return f"https://localhost:{self.tls_port}"
 
     def error_log(self) -> str:
         with contextlib.suppress(OSError):
@@ -77,6 +86,12 @@ http {{
 """
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -89,13 +104,17 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float 
 
 
 @contextlib.contextmanager
-def running_nginx(nginx: str, *, port: int, upstream: str) -> Iterator[RunningNginx]:
-    """nginx with the shipped configuration on 127.0.0.1:``port``, proxying to ``upstream`` (host:port)."""
+def running_nginx(nginx: str, *, port: int, upstream: str, tls_port: int | None = None) -> Iterator[RunningNginx]:
+    """nginx with the shipped configuration on 127.0.0.1:``port`` (and TLS on ``tls_port``), proxying to
+    ``upstream`` (host:port)."""
     directory = Path(tempfile.mkdtemp(prefix="nginx-test-"))
+    tls_port = tls_port or _free_port()
     try:
+        ca_file, _ = ensure_certificate(directory / "tls")
         server_block = directory / "nbcds.conf"
-        server_block.write_text(render(TEMPLATE.read_text(), {"NGINX_PORT": f"127.0.0.1:{port}",
-                                                              "NBCDS_UPSTREAM": upstream}))
+        server_block.write_text(render(TEMPLATE.read_text(), {
+            "NGINX_PORT": f"127.0.0.1:{port}", "NGINX_TLS_PORT": f"127.0.0.1:{tls_port}",
+            "NGINX_TLS_DIR": str(directory / "tls"), "NBCDS_UPSTREAM": upstream}))
         main = directory / "nginx.conf"
         main.write_text(_main_configuration(directory, server_block))
         checked = subprocess.run([nginx, "-t", "-p", str(directory), "-c", str(main), "-e", str(directory / "error.log")],
@@ -107,7 +126,8 @@ def running_nginx(nginx: str, *, port: int, upstream: str) -> Iterator[RunningNg
                                    start_new_session=True)
         try:
             _wait_listening(port, process)
-            yield RunningNginx(process, port, directory)
+            _wait_listening(tls_port, process)
+            yield RunningNginx(process, port, directory, tls_port, ca_file)
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
