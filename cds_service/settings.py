@@ -12,6 +12,8 @@ from cds_service.protocol.origins import Origin, is_loopback_host
 
 #: The shortest audit hash key production accepts (an HMAC of low-entropy ids needs a strong key).
 MIN_AUDIT_HASH_KEY_CHARS = 32
+#: ``iss`` of the public CDS Hooks sandbox (cds_service/auth/trusted_issuers.py): its private key is public.
+PUBLIC_SANDBOX_ISSUER = "https://sandbox.cds-hooks.org"
 
 
 class ProductionConfigError(ValueError):
@@ -180,6 +182,9 @@ class Settings(BaseSettings):
             problems.append("NBCDS_PUBLIC_BASE_URL is not https (CDS Hooks requires TLS in production)")
         if not self._has_trusted_issuers():
             problems.append("NBCDS_TRUSTED_ISSUERS is empty (every client token would be refused)")
+        if self._trusts_the_public_sandbox():
+            problems.append(f"NBCDS_TRUSTED_ISSUERS trusts the public CDS Hooks sandbox ({PUBLIC_SANDBOX_ISSUER}), "
+                            "whose private key is published: anyone could mint its tokens")
         if not self.fhir_server_allowlist:
             problems.append("NBCDS_FHIR_SERVER_ALLOWLIST is empty (fhirServer comes from the caller)")
         if self.patient_id_in_audit == "keyed-hash" and (
@@ -187,6 +192,16 @@ class Settings(BaseSettings):
             problems.append(f"NBCDS_AUDIT_HASH_KEY is missing or shorter than {MIN_AUDIT_HASH_KEY_CHARS} characters "
                             "(patient ids are audited as keyed hashes in production)")
         return problems
+
+    def _trusts_the_public_sandbox(self) -> bool:
+        """An issuer entry naming the sandbox's ``iss`` (e.g. copied from a development recipe)."""
+        try:
+            issuers = json.loads(self.trusted_issuers or "[]")
+        except ValueError:
+            return False
+        return isinstance(issuers, list) and any(
+            isinstance(entry, dict) and str(entry.get("issuer", "")).rstrip("/") == PUBLIC_SANDBOX_ISSUER
+            for entry in issuers)
 
     def _has_trusted_issuers(self) -> bool:
         try:
