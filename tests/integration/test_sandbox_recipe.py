@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from argparse import Namespace
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
+from cds_service.auth.trusted_issuers import SANDBOX_ISSUER, SANDBOX_JKU
 from cds_service.cli import main
 from cds_service.cli.load_examples import LoadError, load_examples, run
+from cds_service.settings import Settings
 from tests.cds_service.cds_hooks_schema import assert_valid_cards_response
 from tests.cds_service.client_simulator import hook_request, running_service
 from tests.support.fhir_engine import FhirEngine, FhirEngineError
@@ -30,6 +34,18 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "fhir").glob("*.json"))
 SANDBOX_PAGE = "https://sandbox.cds-hooks.org"  # the hosted sandbox's origin, reading FHIR from the browser
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+RECIPE = README.split("## From localhost to a sandbox and an EHR", 1)[1].split("\n## ", 1)[0]
+
+
+def readme_sandbox_url() -> dict[str, str]:
+    [url] = re.findall(r"^https://sandbox\.cds-hooks\.org/\?\S+$", RECIPE, re.MULTILINE)
+    return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+def readme_card_summary() -> str:
+    [summary] = re.findall(r"summary \*\*`([^`]+)`\*\*", RECIPE)
+    return summary
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +109,25 @@ def test_the_service_fetches_from_it_and_gives_the_readme_card(loaded: FhirEngin
         reply = service.client().call("neuroblastoma-staging", body)
     assert reply.status == 200, reply.body[:500]
     cards = assert_valid_cards_response(reply.json)["cards"]
-    assert cards[0]["summary"].startswith("INRG stage L2 · COG intermediate risk · INRG group D (low)")
+    assert cards[0]["summary"] == readme_card_summary()  # what step 4 of the README says the browser shows
+    assert cards[0]["indicator"] == "warning"
+
+
+def test_the_readme_recipe_names_what_these_tests_run() -> None:
+    """The browser steps use the addresses, patient, settings and issuer the tests above exercise."""
+    url = readme_sandbox_url()
+    fhir, discovery = urlsplit(url["fhirServiceUrl"]), url["serviceDiscoveryURL"]
+    assert url["fhirServiceUrl"] == "http://127.0.0.1:8081/fhir/R4"  # the test server's base path, its make port
+    assert (ROOT / "examples" / "fhir" / f"{url['patientId']}.json").is_file()
+    assert discovery == f"http://127.0.0.1:{Settings().port}/cds-services"  # the default port, no trailing slash
+    makefile = (ROOT / "Makefile").read_text()
+    [recipe] = re.findall(r"^test-fhir-server:.*\n\t(.*)$", makefile, re.MULTILINE)
+    assert "--cors" in recipe and "${FHIR_PORT:-8081}" in recipe
+    assert f"NBCDS_ALLOW_TOKENLESS_FHIR_SERVERS='[\"{fhir.scheme}://{fhir.netloc}\"]'" in RECIPE
+    assert f"nbcds load-examples {url['fhirServiceUrl']}" in RECIPE
+    flat = " ".join(RECIPE.split())
+    assert f"`iss` **`{SANDBOX_ISSUER}`**" in flat and f"`jku` **`{SANDBOX_JKU}`**" in flat
+    assert "NBCDS_TRUST_SANDBOX_ISSUER=true" in RECIPE
 
 
 def test_a_server_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> None:
