@@ -1,21 +1,18 @@
 """The development greeting: once the service answers ``/healthz``, say where it is and how to try it.
 
-``nbcds serve`` (development profile) starts this as a small process of its own once gunicorn has bound its socket
-(``python -m cds_service.greeting``): it asks the service itself — ``/healthz``, then the landing page's JSON — so
-what it prints is what is being served. It gives up quietly after ``--timeout`` seconds, or as soon as the server
-that started it is gone. Standard library only: it must start in a blink, without the service's imports.
+In the development profile the first worker ``nbcds serve`` starts runs ``greet_when_ready`` on a thread of its
+own once it is about to serve: it asks the service itself — ``/healthz``, then the landing page's JSON — so what it
+prints is what is being served, then the thread ends. It gives up quietly after ``timeout`` seconds. Standard
+library only, and nothing here changes an answer.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,12 +26,10 @@ def _get(url: str, accept: str, timeout: float) -> Any:
         return json.loads(response.read().decode("utf-8"))
 
 
-def wait_for_service(probe: str, timeout: float, parent: int | None) -> dict[str, Any] | None:
-    """The landing page's JSON once ``/healthz`` answers; None if the service never did (or its server left)."""
+def wait_for_service(probe: str, timeout: float) -> dict[str, Any] | None:
+    """The landing page's JSON once ``/healthz`` answers; None if it never did within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if parent is not None and os.getppid() != parent:
-            return None  # the server that started us is gone
         try:
             if _get(f"{probe}/healthz", "application/json", 2.0).get("status") == "ok":
                 landing: dict[str, Any] = _get(f"{probe}/", "application/json", 2.0)
@@ -69,25 +64,13 @@ def greeting(landing: dict[str, Any], base: str, example: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cds_service.greeting", description=__doc__)
-    parser.add_argument("--probe", required=True, help="where to reach the service, e.g. http://127.0.0.1:8080")
-    parser.add_argument("--base", required=True, help="the URL to show (NBCDS_PUBLIC_BASE_URL, or the probe)")
-    parser.add_argument("--parent", type=int, help="give up when this process is no longer our parent")
-    parser.add_argument("--timeout", type=float, default=120.0)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    args = _parser().parse_args(argv)
-    landing = wait_for_service(args.probe.rstrip("/"), args.timeout, args.parent)
+def greet_when_ready(probe: str, base: str, timeout: float = 60.0, out: TextIO | None = None) -> bool:
+    """Wait for the service at ``probe``, then print the greeting for ``base`` (True once printed)."""
+    landing = wait_for_service(probe.rstrip("/"), timeout)
     if landing is None:
-        return 1
+        return False
     example = EXAMPLE_REQUEST if EXAMPLE_REQUEST.is_file() else None
-    out.write("\n" + greeting(landing, args.base.rstrip("/"), example) + "\n")
-    out.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    stream = out or sys.stdout
+    stream.write("\n" + greeting(landing, base.rstrip("/"), example) + "\n")
+    stream.flush()
+    return True

@@ -11,9 +11,8 @@ from __future__ import annotations
 import gc
 import ipaddress
 import os
-import subprocess
-import sys
 import tempfile
+import threading
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -77,19 +76,22 @@ def probe_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def _greeter(settings: Settings) -> Any:
-    """gunicorn's ``when_ready`` (the socket is bound): start the development greeting (cds_service/greeting.py).
+def _post_worker_init_greeting(settings: Settings) -> Any:
+    """Development: ``post_worker_init`` that also greets from the first worker (cds_service/greeting.py).
 
-    A process of its own, not a thread: the master forks its workers next, and a thread holding a lock across a
-    fork can deadlock the child. It asks the service itself, prints once, and exits.
+    ``worker.age`` counts the workers the arbiter has spawned: only the first greets (a restarted worker does not).
+    The greeting waits on a thread of that worker's own — a worker never forks, so a thread is safe there — until
+    ``/healthz`` answers, prints once and ends.
     """
-    def when_ready(_server: Any) -> None:
-        probe = probe_url(settings)
-        subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "cds_service.greeting", "--probe", probe,
-             "--base", settings.public_base_url or probe, "--parent", str(os.getpid())],
-            stdin=subprocess.DEVNULL)
-    return when_ready
+    def post_worker_init(worker: Any) -> None:
+        _post_worker_init(worker)
+        if getattr(worker, "age", None) == 1:
+            from cds_service.greeting import greet_when_ready
+
+            probe = probe_url(settings)
+            threading.Thread(target=greet_when_ready, args=(probe, settings.public_base_url or probe),
+                             name="nbcds-greeting", daemon=True).start()
+    return post_worker_init
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -110,7 +112,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "limit_request_line": 8190,
     }
     if settings.profile == "development":  # production logs, it does not greet
-        options["when_ready"] = _greeter(settings)
+        options["post_worker_init"] = _post_worker_init_greeting(settings)
     return options
 
 

@@ -77,8 +77,9 @@ def test_gunicorn_binds_the_configured_host_and_port() -> None:
 
 
 def test_only_the_development_profile_greets() -> None:
-    assert "when_ready" in gunicorn_options(Settings(profile="development"))
-    assert "when_ready" not in gunicorn_options(Settings(profile="production"))
+    from cds_service.server import _post_worker_init
+    assert gunicorn_options(Settings(profile="production"))["post_worker_init"] is _post_worker_init  # no greeting
+    assert gunicorn_options(Settings(profile="development"))["post_worker_init"] is not _post_worker_init
 
 
 def test_the_greeting_gives_absolute_links_and_the_readme_curl() -> None:
