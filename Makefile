@@ -11,12 +11,12 @@ BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 
 .PHONY: run shell test lint bench soak soak-memory clean system-packages test-fhir-server screenshots
 
-# Progress lines, not pip's hundreds: a first install takes 20-40 s.
+# Progress lines instead of pip's hundreds (or a silent --quiet minute): a first install downloads about 90 packages.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || { echo "==> [1/3] creating the virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "==> [2/3] upgrading pip in $(VENV)"
 	@$(PY) -m pip install --quiet --upgrade pip
-	@echo "==> [3/3] installing neuroblastoma-cds and its dependencies into $(VENV) (20-40 s on a first run)"
+	@echo "==> [3/3] installing neuroblastoma-cds and its dependencies into $(VENV) (downloads about 90 packages on a first run)"
 	@$(PY) -m pip install --quiet -e '.[test,bench]'
 	@touch $(STAMP)
 	@echo "==> installed: $(VENV)/bin/nbcds (or \`make shell\` for a shell with it on PATH)"
