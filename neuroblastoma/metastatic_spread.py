@@ -36,7 +36,13 @@ from neuroblastoma.case import (
     MetastaticSite,
     NodalFinding,
 )
-from neuroblastoma.extension import origin_anywhere, reach, read_extension
+from neuroblastoma.extension import (
+    ExtensionReading,
+    origin_anywhere,
+    reach,
+    read_extension,
+    read_unattributed_extension,
+)
 from neuroblastoma.facts import Presence, all_present, any_present, negate
 from neuroblastoma.marrow_imaging import TISSUES, functional_imaging_clear, marrow_involvement
 from neuroblastoma.results import MissingInput, RuleWarning
@@ -82,21 +88,32 @@ def metastasis_sites(case: Case) -> tuple[DistantSite, ...]:
     return tuple(sites)
 
 
+def _extension_site(reading: ExtensionReading, whose: str, source: str | None) -> DistantSite:
+    where = reading.extension.compartment.value
+    why = (f"whether the tumour in the {where} is contiguous with {whose} and on the same side decides L2 "
+           f"(IDRF-01) versus M/MS (Brisse 2011)")
+    attribution = (f"which primary the tumour in the {where} ({source or 'extension report'}) belongs to "
+                   f"(Observation.focus → the primary's Observation or Condition, or its side): from one it is "
+                   f"locoregional, from another distant; it decides L2 (IDRF-01) versus M/MS (Brisse 2011)")
+    missing = tuple(MissingInput(f, attribution if f is FactKey.ATTRIBUTION else why) for f in reading.undecided_by)
+    return DistantSite(MetastaticSite.OTHER, reading.distant, f"tumour in the {where} beyond {whose}",
+                       FactKey.EXTENSION, source=source, missing=missing)
+
+
 def extension_sites(case: Case) -> tuple[DistantSite, ...]:
-    """Contralateral or non-contiguous tumour in another compartment is distant (Brisse 2011)."""
+    """Contralateral or non-contiguous tumour in another compartment is distant (Brisse 2011); an extension
+    not tied to one of several primaries is read as each one's (``read_unattributed_extension``)."""
     sites = []
     for primary in case.primaries:
         for extension in primary.extensions:
             reading = read_extension(primary, extension)
-            if reading.distant is ABSENT:
-                continue
-            where = extension.compartment.value
-            why = (f"whether the tumour in the {where} is contiguous with {primary.label} and on the same "
-                   f"side decides L2 (IDRF-01) versus M/MS (Brisse 2011)")
-            sites.append(DistantSite(MetastaticSite.OTHER, reading.distant,
-                                     f"tumour in the {where} beyond {primary.label}", FactKey.EXTENSION,
-                                     source=primary.source,
-                                     missing=tuple(MissingInput(f, why) for f in reading.undecided_by)))
+            if reading.distant is not ABSENT:
+                sites.append(_extension_site(reading, primary.label, extension.source or primary.source))
+    if case.primaries:
+        for extension in case.unattributed.extensions:
+            reading = read_unattributed_extension(case.primaries, extension)
+            if reading.distant is not ABSENT:
+                sites.append(_extension_site(reading, "the primary", extension.source))
     return tuple(sites)
 
 

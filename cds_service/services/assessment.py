@@ -37,6 +37,6 @@ class Assessment:
 
 
 def assess(call: ServiceCall) -> Assessment:
-    reading = read_case(call.data.all_resources(), call.request.patient_id)
+    reading = read_case(call.data.all_resources(), call.request.patient_id, call.received_at.date())
     classification = classify(reading.case) if reading.has_neuroblastoma else None
     return Assessment(reading, classification, inputs_digest(reading), data_notes(reading))

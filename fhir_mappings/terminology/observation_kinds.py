@@ -24,6 +24,7 @@ class ObservationKind(Enum):
     PRIMARY_TUMOUR_SITE = "primary-tumour-site"
     IDRF = "idrf"
     IDRF_SUMMARY = "idrf-summary"
+    IDRF_ALL_PRIMARIES = "idrf-summary-all-primaries"
     MULTIFOCALITY = "multifocality"
     EFFUSION = "effusion"
     TUMOUR_EXTENSION = "tumour-extension"
@@ -65,6 +66,7 @@ _FACT: Mapping[ObservationKind, FactKey] = {
     K.PRIMARY_TUMOUR_SITE: FactKey.PRIMARY_TUMOUR,
     K.IDRF: FactKey.IDRF,
     K.IDRF_SUMMARY: FactKey.IDRF,
+    K.IDRF_ALL_PRIMARIES: FactKey.IDRF,
     K.MULTIFOCALITY: FactKey.MULTIFOCALITY,
     K.EFFUSION: FactKey.EFFUSIONS,
     K.TUMOUR_EXTENSION: FactKey.EXTENSION,
@@ -99,6 +101,8 @@ FACTS_NOT_FROM_OBSERVATIONS: frozenset[FactKey] = frozenset({
     FactKey.STAGE,  # the INRGSS stage is computed, never read
     FactKey.SCA,  # COG 2021 SCA status is derived from the 1p and 11q calls
     FactKey.AGE, FactKey.BIRTH_DATE, FactKey.DIAGNOSIS_DATE,  # Patient.birthDate, Condition.onset/recordedDate
+    FactKey.ATTRIBUTION,  # Observation.focus or body site and side of other Observations
+    FactKey.EQUIVOCAL_FOCUS,  # a metastatic-site report after an equivocal focus
 })
 
 _obs = OBSERVATION_CODES.code
@@ -107,6 +111,7 @@ _KIND_OF: tuple[tuple[Code, ObservationKind], ...] = (
     (_obs("primary-tumour-site"), K.PRIMARY_TUMOUR_SITE),
     *((IDRF.code(c.value), K.IDRF) for c in IdrfCode),
     (_obs("idrf-summary"), K.IDRF_SUMMARY),
+    (_obs("idrf-summary-all-primaries"), K.IDRF_ALL_PRIMARIES),
     (IDRF.code(RecordedCondition.MULTIFOCAL_PRIMARY.value), K.MULTIFOCALITY),
     (IDRF.code(RecordedCondition.PLEURAL_EFFUSION.value), K.EFFUSION),
     (IDRF.code(RecordedCondition.ASCITES.value), K.EFFUSION),
