@@ -173,6 +173,8 @@ class MarrowAssessment:
     tumour_cell_percent: float | None = None
     method: MarrowMethod = MarrowMethod.UNKNOWN
     source: str | None = None
+    # A marrow biopsy made after an equivocal focus in the marrow: it confirms or rules it out (Brisse 2011).
+    resolves_focus: bool = False
 
     def __post_init__(self) -> None:
         if self.tumour_cell_percent is not None and not 0 <= self.tumour_cell_percent <= 100:

@@ -137,8 +137,8 @@ def read_unattributed_extension(primaries: tuple[PrimaryTumour, ...], extension:
     locoregional = [r.ipsilateral_spread for r in readings if r.distant is not PRESENT]
     spread = _merged(world for value in locoregional for world in _possible(value)) if locoregional else ABSENT
     facts = [f for r in readings for f in r.undecided_by]
-    if len({(r.distant, r.ipsilateral_spread) for r in readings}) > 1:
-        facts.append(FactKey.ATTRIBUTION)
+    if len({(r.distant, r.ipsilateral_spread) for r in readings}) > 1 or distant is UNKNOWN:
+        facts.append(FactKey.ATTRIBUTION)  # tying it to its primary (focus, or its side) may decide it
     where = (f"tumour in the {extension.compartment.value} (side {extension.side.value}, contiguous "
              f"{extension.contiguous.value}), not tied to one primary")
     readings_text = "; ".join(f"as {p.label}'s: {_described(r)}" for p, r in zip(primaries, readings, strict=True))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from fhir_mappings.reading.conditions import is_histology_only, partial_date
@@ -90,7 +91,37 @@ def _unattributed(by_kind: dict[F, list[Finding]]) -> Unattributed:
         idrf_calls=tuple(IdrfCall(f.value, f.source) for f in untied[F.IDRF_SUMMARY]))
 
 
-def _marrow(winners: Winners) -> MarrowAssessment:
+_TISSUE_SITE = {ImagingTarget.BONE: MetastaticSite.BONE, ImagingTarget.BONE_MARROW: MetastaticSite.BONE_MARROW}
+
+
+def _equivocal_foci(winners: Winners) -> dict[MetastaticSite, datetime | None]:
+    """When each site's equivocal focus was reported (the latest report; None when a report has no date)."""
+    found: dict[MetastaticSite, datetime | None] = {}
+    for key, finding in winners.items():
+        status = finding.value
+        if key.kind is F.IMAGING and status.equivocal and status.presence is not Presence.ABSENT:
+            site = _TISSUE_SITE[cast(tuple[Any, ImagingTarget], key.item)[1]]
+        elif key.kind is F.SITE and status.equivocal:
+            site = cast(MetastaticSite, key.item)
+        else:
+            continue
+        earlier = found.get(site, datetime.min.replace(tzinfo=UTC))
+        found[site] = None if finding.at is None or earlier is None else max(earlier, finding.at)
+    return found
+
+
+def _resolves(finding: Finding | None, site: MetastaticSite, foci: dict[MetastaticSite, datetime | None]) -> bool:
+    """A report for a site resolves its equivocal focus when it is dated after every report of the focus
+    (docs/clinical-rules.md, "Equivocal foci"; Brisse 2011), or says so explicitly."""
+    if finding is None or site not in foci:
+        return False
+    if isinstance(finding.value, SiteStatus) and finding.value.resolves:
+        return True
+    reported = foci[site]
+    return reported is not None and finding.at is not None and finding.at > reported
+
+
+def _marrow(winners: Winners, foci: dict[MetastaticSite, datetime | None]) -> MarrowAssessment:
     involvement: MarrowReading | None = _value(winners, F.MARROW_INVOLVEMENT, None)
     percent: MarrowReading | None = _value(winners, F.MARROW_PERCENT, None)
     presence = involvement.presence if involvement and involvement.presence else Presence.UNKNOWN
@@ -99,7 +130,10 @@ def _marrow(winners: Winners) -> MarrowAssessment:
     # involvement; 0 % without a call decides nothing, metastatic_spread.marrow_involvement).
     method = next((r.method for r in (involvement, percent) if r and r.method is not MarrowMethod.UNKNOWN),
                   MarrowMethod.UNKNOWN)
-    return MarrowAssessment(presence, value, method)
+    biopsies = [winners.get(FindingKey(F.MARROW_INVOLVEMENT)), winners.get(FindingKey(F.MARROW_PERCENT))]
+    resolves = any(_resolves(f, MetastaticSite.BONE_MARROW, foci) for f in biopsies)
+    source = next((f.source for f in biopsies if f is not None), None)
+    return MarrowAssessment(presence, value, method, source, resolves)
 
 
 def _imaging(winners: Winners) -> tuple[FunctionalImaging, ...]:
@@ -113,7 +147,8 @@ def _imaging(winners: Winners) -> tuple[FunctionalImaging, ...]:
         if bone or marrow:
             scans.append(FunctionalImaging(
                 modality, bone.presence if bone else Presence.UNKNOWN, marrow.presence if marrow else Presence.UNKNOWN,
-                equivocal=bool((bone and bone.equivocal) or (marrow and marrow.equivocal))))
+                equivocal=bool((bone and bone.equivocal) or (marrow and marrow.equivocal)),
+                source=next((f.source for f in (bone_finding, marrow_finding) if f is not None), None)))
     return tuple(scans)
 
 
@@ -135,6 +170,7 @@ def assemble_case(winners: Winners, patient: Resource | None, patient_id: str | 
     if condition is not None and is_histology_only(condition) and FindingKey(F.HISTOLOGY) not in winners:
         notes.append("the Condition's morphology code does not name the INPC subtype; report it separately")
     all_primaries = winners.get(FindingKey(F.IDRF_ALL_PRIMARIES))
+    foci = _equivocal_foci(winners)
     facts: dict[str, Any] = dict(
         patient=patient_id or "unknown-patient",
         primaries=_primaries(by_kind, plans),
@@ -143,10 +179,12 @@ def assemble_case(winners: Winners, patient: Resource | None, patient_id: str | 
         unattributed=_unattributed(by_kind) if len(plans) > 1 else Unattributed(),
         lymph_nodes=tuple(replace(finding.value, source=finding.source) for finding in by_kind.get(F.NODE, ())),
         metastases=tuple(MetastasisFinding(cast(MetastaticSite, finding.key.item), finding.value.presence,
-                                           finding.value.equivocal, finding.source)
+                                           finding.value.equivocal, finding.source,
+                                           not finding.value.equivocal
+                                           and _resolves(finding, cast(MetastaticSite, finding.key.item), foci))
                          for finding in by_kind.get(F.SITE, ())),
         metastatic_survey=_value(winners, F.WORK_UP, Presence.UNKNOWN),
-        bone_marrow=_marrow(winners),
+        bone_marrow=_marrow(winners, foci),
         functional_imaging=_imaging(winners),
         primary_mibg_avid=_value(winners, F.MIBG_AVIDITY, Presence.UNKNOWN),
         effusions=tuple(replace(finding.value, source=finding.source) for finding in by_kind.get(F.EFFUSION, ())),

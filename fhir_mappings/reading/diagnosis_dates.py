@@ -112,8 +112,8 @@ def date_the_diagnosis(conditions: list[Resource], birth_date: Any, today: date 
     first = min(onsets, key=lambda o: (o.date is None, o.date.earliest if o.date else date.max,
                                        o.age or (0, 0)))
     sources = tuple(o.ref for o in onsets)
-    notes = (f"{len(conditions)} neuroblastoma Conditions: the age at diagnosis is read from their onsets "
-             f"({', '.join(o.text for o in onsets)})",) if len(conditions) > 1 else ()
+    notes = (f"{len(conditions)} neuroblastoma Conditions: the age at diagnosis is read from the onsets on record "
+             f"({', '.join(o.text for o in onsets)}), never from a later recorded date",) if len(conditions) > 1 else ()
     if problems:
         return DiagnosisDating(problem="; ".join(problems), chosen=first.condition, sources=sources, notes=notes)
     set_aside = _set_aside(conditions, {o.ref for o in onsets}, birth, first)

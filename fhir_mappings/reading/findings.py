@@ -163,6 +163,7 @@ class SiteStatus:
 
     presence: Presence
     equivocal: bool
+    resolves: bool = False  # an explicit "focus ruled out/confirmed" value (guide 6.8)
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,9 @@ def _site(resource: Resource) -> KeyedValue:
             or lookup(vs.METASTATIC_SITE_BY_CODING, resource.get("bodySite")))
     if site is None:
         raise UnreadableValueError("metastatic site not recognised")
+    resolution = lookup(vs.FOCUS_RESOLUTION_BY_CODING, resource.get("valueCodeableConcept"))
+    if resolution is not None:  # "focus ruled out" / "focus confirmed": resolves an equivocal focus there
+        return FindingKey(F.SITE, site), SiteStatus(resolution, False, resolves=True)
     equivocal = _equivocal(resource)
     return FindingKey(F.SITE, site), SiteStatus(_presence_or_equivocal(resource, equivocal), equivocal)
 

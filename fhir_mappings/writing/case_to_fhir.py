@@ -227,8 +227,11 @@ class _BundleWriter:
 
     def _metastasis(self, finding: MetastasisFinding) -> None:
         site = concept(SITE_BODY_STRUCTURE.get(finding.site), vs.METASTATIC_SITE_CODING[finding.site])
-        self.observation(f"metastasis-{finding.site.value}", _obs("metastatic-site"), IMAGING,
-                         presence_value(finding.status), bodySite=site,
+        value = presence_value(finding.status)
+        if finding.resolves_focus and finding.status.known:  # "focus ruled out" / "focus confirmed" (guide 6.8)
+            resolution = "focus-confirmed" if finding.status is Presence.PRESENT else "focus-ruled-out"
+            value = {"valueCodeableConcept": concept(FUNCTIONAL_IMAGING.code(resolution))}
+        self.observation(f"metastasis-{finding.site.value}", _obs("metastatic-site"), IMAGING, value, bodySite=site,
                          interpretation=equivocal() if finding.equivocal else None)
 
     def bone_marrow(self) -> None:

@@ -18,6 +18,8 @@ FACT_NAMES = {
     "differentiation-grade": "grade of differentiation", "inpc-class": "INPC class", "mycn": "MYCN status",
     "11q-aberration": "11q status", "1p-aberration": "1p status", "segmental-aberrations-1p-11q": "1p/11q status",
     "ploidy": "ploidy", "ms-symptoms": "symptom status", "resection-extent": "resection extent",
+    "equivocal-focus": "confirmation of the focus by cross-sectional imaging or biopsy",
+    "primary-attribution": "which primary a finding belongs to",
 }
 
 

@@ -21,9 +21,18 @@ from neuroblastoma.results import Classification, RiskLevel, Trace
 KIND = "stage-risk"
 
 
+# Warnings a clinician must see before opening the card: they qualify the result itself (the diagnosis
+# date it rests on). Shown in the summary, right after the stage.
+SUMMARY_WARNINGS = {"diagnosis-dates-disagree": "⚠ diagnosis dates disagree",
+                    "implausible-date": "⚠ implausible date on record"}
+
+
 def stage_risk_summary(result: Classification, primary_schema: str) -> str:
     stage = result.stage.stage
     stage_part = f"INRG stage {stage.value}" if stage else "INRG stage undetermined"
+    flags = dict.fromkeys(SUMMARY_WARNINGS[w.code] for w in result.all_warnings if w.code in SUMMARY_WARNINGS)
+    if flags:
+        stage_part = " · ".join([stage_part, *flags])
     if all(risk.out_of_scope for risk in result.risks):
         schemas = " and ".join(schema_of(risk).short_title for risk in result.risks)
         return fit_summary(f"{stage_part} · ganglioneuroma (mature): benign, outside {schemas} risk schemas")
