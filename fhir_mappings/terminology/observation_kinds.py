@@ -156,3 +156,17 @@ OBSERVATION_CODE_VS = ValueSetDef(
     ),
     members=tuple(code for code, _ in _KIND_OF),
 )
+
+#: The compact ``observations`` prefetch (``code:in``): every code the rules read, and the codes of the
+#: results this service writes (so that its earlier results come back and need no new action).
+PREFETCH_OBSERVATION_CODE_VS = ValueSetDef(
+    name="prefetch-observation-code",
+    title="Observation codes of the neuroblastoma services' prefetch",
+    description=(
+        "The Observation codes the neuroblastoma-staging services ask for: every code the rules read "
+        "(observation-code) and the codes of the stage and risk results the service writes. The compact "
+        "prefetch declaration searches Observation?code:in= this ValueSet."
+    ),
+    members=(*OBSERVATION_CODE_VS.members, std.NCIT_INRGSS, _obs("inrg-2009-risk-group"),
+             _obs("cog-2021-risk-group"), _obs("risk-group")),
+)
