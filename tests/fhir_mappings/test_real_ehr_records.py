@@ -304,3 +304,26 @@ def test_a_negative_mibg_of_a_non_avid_tumour_is_not_discordant_with_a_positive_
     # With the avidity unknown, the same scans are discordant (MIBG ought to have shown the bone disease).
     _, unknown = read([r for r in resources if not r["id"].endswith("-avidity")], patient)
     assert "conflict-functional-imaging" in codes(unknown)
+
+
+# ---- the written results name the data-quality problem -------------------------------------------------
+
+def test_results_written_from_a_record_with_a_data_problem_carry_its_code() -> None:
+    from datetime import UTC, datetime
+
+    from fhir.resources.R4B.observation import Observation
+
+    from fhir_mappings.terminology.local_results import DATA_QUALITY
+    from fhir_mappings.writing.results_to_fhir import result_resources
+
+    for name, code in (("nb-messy-two-conditions", "diagnosis-dates-disagree"),
+                       ("nb-messy-implausible-dates", "implausible-date")):
+        reading, result = read(resources_of(name), name)
+        written = result_resources(result, reading, datetime(2026, 1, 1, tzinfo=UTC))
+        for resource in written:
+            Observation.model_validate(resource.resource)
+            assert DATA_QUALITY.code(code).coding() in resource.resource["meta"]["tag"], name
+            assert "Data quality:" in resource.resource["note"][0]["text"]
+    reading, result = read(resources_of("nb-l1-low"), "nb-l1-low")
+    assert all("tag" not in r.resource.get("meta", {})
+               for r in result_resources(result, reading, datetime(2026, 1, 1, tzinfo=UTC)))
