@@ -37,8 +37,8 @@ def by_id(resources: list[Resource], suffix: str) -> Resource:
 
 
 def read(resources: list[Resource], patient: str, today: date | None = None) -> tuple[CaseReading, Classification]:
-    reading = read_case([{"resourceType": "Bundle", "type": "collection",
-                          "entry": [{"resource": r} for r in resources]}], patient, today)
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+    reading = read_case([bundle], patient, today) if today else read_case([bundle], patient)
     return reading, classify(reading.case)
 
 
