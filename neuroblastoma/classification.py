@@ -90,15 +90,19 @@ def age_record_warnings(case: Case, stages: tuple[StageResult[Enum], ...],
     if case.age_conflict and missing_age:
         warnings.append(RuleWarning("diagnosis-dates-disagree", f"Diagnosis dates disagree: {case.age_conflict}; "
                                                                 f"the age-dependent result is left undetermined."))
+    changing: dict[tuple[str, str], list[SetAsideAge]] = {}  # one warning per age and outcome, naming every record
     for age in case.set_aside_ages:
         other = _results(replace(case, age_days=age.min_days, age_days_max=age.max_days, set_aside_ages=(),
                                  age_conflict=None, age_problem=None))
         if _outcome(*other) != _outcome(stages, risks):
-            warnings.append(RuleWarning(
-                "diagnosis-dates-disagree",
-                f"Diagnosis dates disagree: the earliest onset on record gives {case.age}; {age.source} "
-                f"({age.basis}) would give {_age_days_text(age)}: {_described(*other)}. The earliest onset "
-                f"is used (a later recorded date is when the diagnosis was entered, not made)."))
+            changing.setdefault((_age_days_text(age), _described(*other)), []).append(age)
+    for (days, described), ages in changing.items():
+        records = "; ".join(f"{age.source} ({age.basis})" for age in ages)
+        warnings.append(RuleWarning(
+            "diagnosis-dates-disagree",
+            f"Diagnosis dates disagree: the earliest onset on record gives {case.age}; {records} would give "
+            f"{days}: {described}. The earliest onset is used (a later recorded date is when the diagnosis was "
+            f"entered, not made)."))
     return tuple(warnings)
 
 

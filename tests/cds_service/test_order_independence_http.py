@@ -136,3 +136,18 @@ def test_no_warning_line_is_repeated_in_the_card_detail(service: Service) -> Non
         section = detail.split("**Warnings**")[1].split("\n\n")[0] if "**Warnings**" in detail else ""
         lines = [line for line in section.splitlines() if line.startswith("- ")]
         assert len(lines) == len(set(lines)), name
+
+
+def test_no_data_note_is_repeated_with_three_diagnoses_on_record(service: Service) -> None:
+    """Three Conditions for one neuroblastoma (problem list, two encounter diagnoses): one note, not one per
+    extra Condition."""
+    resources = json.loads(json.dumps(RECORDS["nb-messy-two-conditions"]))
+    third = json.loads(json.dumps(next(r for r in resources if r["id"].endswith("encounter-diagnosis"))))
+    third["id"] = "nb-messy-two-conditions-encounter-diagnosis-2"
+    resources.append(third)
+    detail = stage_card(cards_of(service, "nb-messy-two-conditions",
+                                 plain_prefetch(resources, "nb-messy-two-conditions")))["detail"]
+    notes = [line for line in detail.split(ABOUT_THE_DATA)[1].split("\n\n")[0].splitlines() if line.startswith("- ")]
+    assert notes and len(notes) == len(set(notes)), notes
+    warnings = detail.split("**Warnings**")[1].split("\n\n")[0]
+    assert warnings.count("Diagnosis dates disagree") == 1, warnings
