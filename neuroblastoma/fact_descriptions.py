@@ -56,9 +56,18 @@ def _primaries(case: Case) -> str:
 
 
 def _idrfs(case: Case) -> str:
-    findings = [f"{f.code.value} {f.status.value}" for p in case.primaries for f in p.idrfs]
-    summary = ", ".join(f"summary {p.idrf_summary.value}" for p in case.primaries)
-    return "; ".join(filter(None, (", ".join(findings), summary))) or "not recorded"
+    several = len(case.primaries) > 1
+    findings = [f"{f.code.value} {f.status.value}" + (f" ({p.label})" if several else "")
+                for p in case.primaries for f in p.idrfs]
+    summary = ", ".join(f"summary {p.idrf_summary.value}" + (f" ({p.label})" if several else "")
+                        for p in case.primaries)
+    untied = case.unattributed
+    loose = [*(f"{f.code.value} {f.status.value} (not tied to a primary)" for f in untied.idrfs),
+             *(f"summary {c.presence.value} (not tied to a primary)" for c in untied.idrf_calls)]
+    overall = case.idrf_all_primaries.presence
+    every = [f"all primaries: {'no IDRF on any' if overall.value == 'absent' else 'an IDRF on one or more'}"
+             ] if overall.known else []
+    return "; ".join(filter(None, (", ".join(findings), summary, ", ".join(loose), *every))) or "not recorded"
 
 
 DESCRIBERS = {
