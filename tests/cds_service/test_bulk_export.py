@@ -128,3 +128,19 @@ def test_text_output_and_a_directory_without_ndjson(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     status, _, err = run(["classify", str(tmp_path / "empty")])
     assert status == 2 and "no *.ndjson" in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_sees_the_progress_and_a_pipe_does_not(tmp_path: Path) -> None:
+    from cds_service.bulk.export_run import classify_export
+
+    export(tmp_path / "export")
+    terminal, piped = _Terminal(), io.StringIO()
+    classify_export(tmp_path / "export", True, io.StringIO(), terminal)
+    classify_export(tmp_path / "export", True, io.StringIO(), piped)
+    assert f"\rnbcds: patients {len(PATIENTS) + 1:,} · " in terminal.getvalue()
+    assert "patients" not in piped.getvalue()
