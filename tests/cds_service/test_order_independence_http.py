@@ -33,20 +33,32 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 
 HOOK_INSTANCE = "7c1d2b1e-0000-4000-8000-000000000013"  # the card uuids derive from it: one for every call
-ABOUT_THE_DATA = "**About the data**"
+CHECK_FIRST = "**Check first**"
+# "Check first" lines that count what was sent and ignored (records of another patient, codes not read), and
+# the pointer to the rest of the list: they rightly change when unrelated resources are added.
+DATA_NOTE_LINES = ("- Note: ", "- **Data problem.** ")
+
+
+def _check_first(detail: str) -> list[str]:
+    if CHECK_FIRST not in detail:
+        return []
+    return [line for line in detail.split(CHECK_FIRST, 1)[1].split("\n\n", 1)[0].splitlines() if line.startswith("- ")]
 
 
 def cards_of(service: Service, patient: str, prefetch: dict[str, Any],
              without_data_notes: bool = False) -> list[dict[str, Any]]:
-    """The cards as a clinician reads them; ``without_data_notes`` drops the "About the data" block, which
-    rightly counts the unrelated resources that were sent (and ignored)."""
+    """The cards as a clinician reads them; ``without_data_notes`` drops the "Check first" block, whose data notes
+    rightly count the unrelated resources that were sent (and ignored), keeping its other items."""
     reply = service.client().call(STAGING, hook_request(patient, prefetch=prefetch, hook_instance=HOOK_INSTANCE))
     assert reply.status == 200, reply.body[:300]
     cards = [{key: card.get(key) for key in ("summary", "indicator", "detail")} for card in reply.json["cards"]]
     if without_data_notes:
         for card in cards:
-            head, _, tail = card["detail"].partition(ABOUT_THE_DATA)
-            card["detail"] = head + (tail.split("\n\n", 1)[1] if "\n\n" in tail else "")
+            head, found, tail = card["detail"].partition(CHECK_FIRST)
+            items = [line for line in _check_first(card["detail"]) if not line.startswith(DATA_NOTE_LINES)
+                     and not line.endswith("more in the app (Decision path).")]
+            card["detail"] = head + (tail.split("\n\n", 1)[1] if found and "\n\n" in tail else tail)
+            card["check_first"] = items
     return cards
 
 
@@ -133,8 +145,7 @@ def test_no_warning_appears_twice_on_any_card() -> None:
 def test_no_warning_line_is_repeated_in_the_card_detail(service: Service) -> None:
     for name in NAMES:
         detail = stage_card(cards_of(service, name, plain_prefetch(RECORDS[name], name)))["detail"]
-        section = detail.split("**Warnings**")[1].split("\n\n")[0] if "**Warnings**" in detail else ""
-        lines = [line for line in section.splitlines() if line.startswith("- ")]
+        lines = _check_first(detail)
         assert len(lines) == len(set(lines)), name
 
 
@@ -145,9 +156,8 @@ def test_no_data_note_is_repeated_with_three_diagnoses_on_record(service: Servic
     third = json.loads(json.dumps(next(r for r in resources if r["id"].endswith("encounter-diagnosis"))))
     third["id"] = "nb-messy-two-conditions-encounter-diagnosis-2"
     resources.append(third)
-    detail = stage_card(cards_of(service, "nb-messy-two-conditions",
-                                 plain_prefetch(resources, "nb-messy-two-conditions")))["detail"]
-    notes = [line for line in detail.split(ABOUT_THE_DATA)[1].split("\n\n")[0].splitlines() if line.startswith("- ")]
-    assert notes and len(notes) == len(set(notes)), notes
-    warnings = detail.split("**Warnings**")[1].split("\n\n")[0]
-    assert warnings.count("Diagnosis dates disagree") == 1, warnings
+    card = stage_card(cards_of(service, "nb-messy-two-conditions", plain_prefetch(resources, "nb-messy-two-conditions")))
+    items = _check_first(card["detail"])
+    assert items and len(items) == len(set(items)), items
+    assert "diagnosis dates disagree" in card["summary"]
+    assert card["detail"].lower().count("diagnosis dates disagree") <= 1, card["detail"]
