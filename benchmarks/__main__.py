@@ -7,7 +7,8 @@
     python -m benchmarks --postgres --json benchmarks/results/before-redesign.json   # the guard's "before"
 
 Scenarios (see docs/performance.md): rules (1), mapping (2), hook (3: first sight, the headline; 3b:
-repeat call; 3c, 3d: other stores; and 6: memory), fetch (4, 4b), scale (5). Every hook call carries a
+repeat call; 3c, 3d: other stores; and 6: memory), fetch (4, 4b), scale (5), bulk (7: ``nbcds classify``
+on a generated 100,000-patient Bulk Data export; --bulk-patients N). Every hook call carries a
 client JWT (ES384) the server verifies. Every figure is the median of several runs, and every scenario
 is reported as a ratio to a baseline measured in the same run. Row 3b is checked against the shell
 redesign's guard, benchmarks/results/before-redesign.json, when it exists (--guard, --no-guard).
@@ -36,7 +37,7 @@ from benchmarks.report import ROOT, Row, Target, environment, fmt, render_compar
 from benchmarks.server import fast_tmp_dir
 
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "latest.json"
-ROW_ORDER = ("1", "2", "3", "3b", "3c", "3d", "4", "4b", "5", "6")
+ROW_ORDER = ("1", "2", "3", "3b", "3c", "3d", "4", "4b", "5", "6", "7")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, help="HTTP load: rounds (the median is reported)")
     parser.add_argument("--runs", type=int, help="in-process: runs per figure (the median is reported)")
     parser.add_argument("--no-disk-store", action="store_true", help="skip row 3c (the store on the disk)")
+    parser.add_argument("--bulk-patients", type=int, help="scenario 7: patients in the generated export (100,000)")
     parser.add_argument("--postgres", action="store_true",
                         help="add row 3d: the store in PostgreSQL (the tests' throw-away server; needs its binaries)")
     return parser
@@ -71,7 +73,7 @@ def _options(args: argparse.Namespace) -> Options:
             raise SystemExit(f"unknown scenario(s): {', '.join(unknown)} (choose among {', '.join(SCENARIOS)})")
         changes["only"] = only
     for name, field in (("concurrency", "concurrency"), ("seconds", "http_seconds"), ("rounds", "http_rounds"),
-                        ("runs", "runs")):
+                        ("runs", "runs"), ("bulk_patients", "bulk_patients")):
         value = getattr(args, name)
         if value is not None:
             if value <= 0:
@@ -148,6 +150,10 @@ class _Runner:
             self.step("5", "5 scale", lambda: scenario_scale(options))
         if "hook" in options.only or "fetch" in options.only:
             self.http_scenarios()
+        if "bulk" in options.only:
+            from benchmarks.bulk import scenario_bulk
+
+            self.step("7", "7 Bulk Data export", lambda: scenario_bulk(options.bulk_patients, options.workers))
         if options.profile_dir is not None:
             profile_dir = options.profile_dir
             self.step("profiles", "pyinstrument profiles", lambda: self._profiles(profile_dir))

@@ -21,6 +21,7 @@ T = TypeVar("T")
 # Product decision 8; Brisse 2011: "a solitary, equivocal focus ... must be confirmed with additional
 # imaging or biopsy".
 EQUIVOCAL_NOTE = "single equivocal focus: needs confirmation by other imaging or biopsy"
+L2_DECIDES = "an IDRF decides L2 versus L1 (Monclair 2009 Table 2)"
 DISTANT_DECIDES = "it decides localized (L1/L2) versus metastatic (M/MS) disease"
 
 

@@ -54,6 +54,11 @@ class FactKey(StrEnum):
     PLOIDY = "ploidy"
     SYMPTOMS = "ms-symptoms"
     RESECTION = "resection-extent"
+    # Which of several primaries a finding belongs to (Observation.focus, or body site and side): needed
+    # only when a finding no record ties to one primary would change the answer (docs/clinical-rules.md).
+    ATTRIBUTION = "primary-attribution"
+    # Confirmation or exclusion of an equivocal focus by cross-sectional imaging or biopsy (Brisse 2011).
+    EQUIVOCAL_FOCUS = "equivocal-focus"
 
 
 # Facts the rules name that stand for several recorded facts (for provenance lookups).
@@ -75,6 +80,29 @@ class TumourExtension:
     compartment: Compartment
     side: Laterality = Laterality.UNKNOWN
     contiguous: Presence = Presence.UNKNOWN
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class IdrfCall:
+    """A radiologist's overall IDRF call: present when at least one IDRF is, absent for "no IDRF"."""
+
+    presence: Presence = Presence.UNKNOWN
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Unattributed:
+    """Findings about a primary that no record ties to one of several synchronous primaries (neither
+    ``Observation.focus`` nor body site and side). The rules consider every primary they could belong to,
+    and name the attribution when the choice would change the answer (Monclair 2009: the greatest extent)."""
+
+    idrfs: tuple[IdrfFinding, ...] = ()
+    extensions: tuple[TumourExtension, ...] = ()
+    idrf_calls: tuple[IdrfCall, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.idrfs or self.extensions or self.idrf_calls)
 
 
 @dataclass(frozen=True)
@@ -88,6 +116,7 @@ class PrimaryTumour:
     idrf_summary: Presence = Presence.UNKNOWN  # the report's overall call: "IDRFs: none" is ABSENT
     label: str = "primary"
     source: str | None = None
+    idrf_summary_source: str | None = None
 
 
 class MetastaticSite(Enum):
@@ -114,6 +143,9 @@ class MetastasisFinding:
     status: Presence
     equivocal: bool = False
     source: str | None = None
+    # A report for this site from cross-sectional imaging or biopsy made after an equivocal focus there:
+    # it confirms (present) or rules out (absent) the focus (Brisse 2011; docs/clinical-rules.md).
+    resolves_focus: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +173,8 @@ class MarrowAssessment:
     tumour_cell_percent: float | None = None
     method: MarrowMethod = MarrowMethod.UNKNOWN
     source: str | None = None
+    # A marrow biopsy made after an equivocal focus in the marrow: it confirms or rules it out (Brisse 2011).
+    resolves_focus: bool = False
 
     def __post_init__(self) -> None:
         if self.tumour_cell_percent is not None and not 0 <= self.tumour_cell_percent <= 100:
@@ -187,6 +221,18 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class SetAsideAge:
+    """The age at diagnosis another record of the diagnosis would give, set aside by the rule for several
+    records (e.g. a Condition with only a later ``recordedDate`` beside one with an onset date). The
+    classification warns when using it instead would change a result (``classification.classify``)."""
+
+    source: str
+    basis: str  # e.g. "recorded 2025-07-01, no onset"
+    min_days: int
+    max_days: int
+
+
+@dataclass(frozen=True)
 class Case:
     """One patient's pretreatment neuroblastoma data."""
 
@@ -195,8 +241,17 @@ class Case:
     diagnosis_date: PartialDate | None = None
     age_days: int | None = None
     age_days_max: int | None = None  # with age_days: an age known only as an interval (e.g. "14 months")
+    # Why the age is unknown or an interval although dates are on record: an implausible date (a diagnosis
+    # before birth or in the future, an absurd age) or onsets that disagree. Named in the missing inputs.
+    age_problem: str | None = None
+    age_conflict: str | None = None
+    set_aside_ages: tuple[SetAsideAge, ...] = ()
     primaries: tuple[PrimaryTumour, ...] = ()
     multifocal: Presence = Presence.UNKNOWN
+    # The overall call over every primary: ABSENT is "no IDRF on any primary" (stands for each primary's
+    # own call where it has none); PRESENT is "an IDRF on at least one primary".
+    idrf_all_primaries: IdrfCall = field(default_factory=IdrfCall)
+    unattributed: Unattributed = field(default_factory=Unattributed)
     lymph_nodes: tuple[NodalFinding, ...] = ()
     metastases: tuple[MetastasisFinding, ...] = ()
     metastatic_survey: Presence = Presence.UNKNOWN

@@ -57,6 +57,13 @@ DECIDING_TESTS: dict[FactKey, DecidingTest] = {
     FactKey.METASTASES: _test("confirm-focus", "confirmation of the distant site",
                               "Confirm or exclude the distant site: further imaging or biopsy", "radiology",
                               idrf_worksheet=True),
+    FactKey.EQUIVOCAL_FOCUS: _test("confirm-equivocal-focus",
+                                   "confirmation of the focus by cross-sectional imaging or biopsy",
+                                   "Confirmation of the equivocal focus by cross-sectional imaging (MRI or CT) or "
+                                   "biopsy of that site (Brisse 2011)", "radiology", idrf_worksheet=True),
+    FactKey.ATTRIBUTION: _test("primary-attribution", "which primary",
+                               "Radiology: say which primary each finding belongs to (Observation.focus, or body "
+                               "site and side)", "radiology", idrf_worksheet=True),
     FactKey.METASTATIC_SURVEY: _test("metastatic-work-up", "metastatic work-up",
                                      "Complete the metastatic work-up (MIBG and bilateral marrow)", "oncology"),
     FactKey.BONE_MARROW: _test("bone-marrow", "bone marrow aspirates",

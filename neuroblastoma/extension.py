@@ -117,7 +117,33 @@ def _extension_step(primary: PrimaryTumour, extension: TumourExtension,
         text = "locoregional; whether it is in a second compartment (IDRF-01) needs the primary's compartment"
     else:
         text = "within the primary's own compartment: not a cross-compartment extension"
-    return cited(f"{where}: {text}", primary.source)
+    return cited(f"{where}: {text}", extension.source or primary.source)
+
+
+def _described(reading: ExtensionReading) -> str:
+    if reading.distant is PRESENT:
+        return "distant (M/MS)"
+    if reading.distant is UNKNOWN:
+        return "distant, or locoregional (IDRF-01)"
+    return "locoregional, IDRF-01 (L2)" if reading.ipsilateral_spread is PRESENT else "within its compartment"
+
+
+def read_unattributed_extension(primaries: tuple[PrimaryTumour, ...], extension: TumourExtension) -> ExtensionReading:
+    """An extension no record ties to one of several primaries: read as each primary's, and merged, so the
+    conclusion is unknown exactly when the primaries' readings disagree (Monclair 2009 Table 2; Brisse 2011:
+    contiguous ipsilateral extension is IDRF-01, contralateral or non-contiguous is distant)."""
+    readings = [read_extension(p, extension) for p in primaries]
+    distant = _merged(world for r in readings for world in _possible(r.distant))
+    locoregional = [r.ipsilateral_spread for r in readings if r.distant is not PRESENT]
+    spread = _merged(world for value in locoregional for world in _possible(value)) if locoregional else ABSENT
+    facts = [f for r in readings for f in r.undecided_by]
+    if len({(r.distant, r.ipsilateral_spread) for r in readings}) > 1 or distant is UNKNOWN:
+        facts.append(FactKey.ATTRIBUTION)  # tying it to its primary (focus, or its side) may decide it
+    where = (f"tumour in the {extension.compartment.value} (side {extension.side.value}, contiguous "
+             f"{extension.contiguous.value}), not tied to one primary")
+    readings_text = "; ".join(f"as {p.label}'s: {_described(r)}" for p, r in zip(primaries, readings, strict=True))
+    return ExtensionReading(extension, distant, spread, unique(facts),
+                            cited(f"{where}: {readings_text}", extension.source))
 
 
 def reach(case: Case, compartment: Compartment) -> tuple[Presence, tuple[FactKey, ...]]:
@@ -128,10 +154,18 @@ def reach(case: Case, compartment: Compartment) -> tuple[Presence, tuple[FactKey
     parts: list[tuple[Presence, FactKey]] = []
     for primary in case.primaries:
         parts.append((_origin_in(primary, compartment), FactKey.PRIMARY_TUMOUR))
-        parts += [(all_present((e.contiguous, negate(_opposite_side(primary, e)))), FactKey.EXTENSION)
+        parts += [(_locoregional_in(primary, e), FactKey.EXTENSION)
                   for e in primary.extensions if e.compartment is compartment]
+    for extension in case.unattributed.extensions:  # locoregional if so from every primary it may belong to
+        if extension.compartment is compartment:
+            merged = _merged(w for p in case.primaries for w in _possible(_locoregional_in(p, extension)))
+            parts.append((merged, FactKey.ATTRIBUTION))
     presence = any_present(p for p, _ in parts)
     return presence, unique(f for p, f in parts if p is UNKNOWN) if presence is UNKNOWN else ()
+
+
+def _locoregional_in(primary: PrimaryTumour, extension: TumourExtension) -> Presence:
+    return all_present((extension.contiguous, negate(_opposite_side(primary, extension))))
 
 
 def _origin_in(primary: PrimaryTumour, compartment: Compartment) -> Presence:

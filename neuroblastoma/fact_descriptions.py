@@ -67,23 +67,25 @@ def idrf_words(assessment: IdrfAssessment, structure: StructureKind | None,
 
 
 def _idrfs(case: Case) -> str:
+    several = len(case.primaries) > 1
     present, undecided = [], []
-    for primary in case.primaries:
-        for finding in primary.idrfs:
-            assessment = assess_idrf(finding)
-            words = idrf_words(assessment, finding.structure, finding.relation)
-            if assessment.presence is Presence.PRESENT:
-                present.append(words)
-            elif assessment.presence is Presence.UNKNOWN:
-                undecided.append(words)
+    tied = [(f, f" ({p.label})" if several else "") for p in case.primaries for f in p.idrfs]
+    loose = [(f, " (not tied to a primary)") for f in case.unattributed.idrfs]
+    for finding, where in (*tied, *loose):
+        assessment = assess_idrf(finding)
+        words = idrf_words(assessment, finding.structure, finding.relation) + where
+        if assessment.presence is Presence.PRESENT:
+            present.append(words)
+        elif assessment.presence is Presence.UNKNOWN:
+            undecided.append(words)
     extension = any(e.contiguous is Presence.PRESENT for p in case.primaries for e in p.extensions)
     if present or extension:
         return "; ".join(present or ["extension into a second compartment (IDRF 1)"])
     if undecided:
         return "undecided: " + ", ".join(undecided)
-    summaries = {p.idrf_summary for p in case.primaries}
-    if summaries == {Presence.ABSENT}:
-        return "none"
+    every_primary_clear = bool(case.primaries) and {p.idrf_summary for p in case.primaries} == {Presence.ABSENT}
+    if every_primary_clear or case.idrf_all_primaries.presence is Presence.ABSENT:
+        return "none" + (" on any primary" if several else "")
     return NOT_RECORDED
 
 

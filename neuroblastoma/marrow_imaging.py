@@ -7,8 +7,10 @@ tumour's avidity calls for (MIBG if avid, 99mTc-MDP or FDG-PET if not; Brisse 20
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from neuroblastoma.assessments import ABSENT, PRESENT, UNKNOWN, Assessment, cited
-from neuroblastoma.case import Case, FactKey, ImagingModality, MarrowMethod, MetastaticSite
+from neuroblastoma.case import Case, FactKey, FunctionalImaging, ImagingModality, MarrowMethod, MetastaticSite
 from neuroblastoma.facts import Presence, all_present
 from neuroblastoma.results import MissingInput, RuleWarning
 
@@ -19,6 +21,41 @@ MARROW_CONFLICT = ("Bone marrow reports disagree (or a tumour-cell percentage ab
                    "'not involved'); involvement is used.")
 NON_MORPHOLOGICAL = ("INRGSS counts tumour cells on smears or biopsy (morphology); confirm how to stage it "
                      "(clinical-rules §1.2).")
+
+def focus_resolutions(case: Case) -> dict[MetastaticSite, tuple[Presence, str | None]]:
+    """Equivocal foci resolved by a later report for their site from cross-sectional imaging or biopsy (a
+    metastatic-site report, or a marrow biopsy), or by an explicit "focus ruled out/confirmed" value:
+    Brisse 2011 ("a solitary, equivocal focus ... must be confirmed with additional imaging or biopsy").
+    The reader decides "later" from the reports' dates (docs/clinical-rules.md, "Equivocal foci")."""
+    found: dict[MetastaticSite, tuple[Presence, str | None]] = {}
+    for finding in case.metastases:
+        if finding.resolves_focus and finding.status.known and not finding.equivocal:
+            found.setdefault(finding.site, (finding.status, finding.source))
+    marrow = case.bone_marrow
+    if marrow.resolves_focus:
+        percent = marrow.tumour_cell_percent
+        call = PRESENT if percent is not None and percent > 0 else marrow.involvement
+        if call.known:
+            found.setdefault(MetastaticSite.BONE_MARROW, (call, marrow.source))
+    return found
+
+
+def resolved_scans(case: Case) -> tuple[FunctionalImaging, ...]:
+    """The functional imaging with each equivocal scan whose foci are all resolved read as resolved: the
+    tissue takes the resolving report's value, and the scan is no longer equivocal."""
+    resolutions = focus_resolutions(case)
+    if not resolutions:
+        return case.functional_imaging
+    scans = []
+    for scan in case.functional_imaging:
+        open_foci = [(attribute, site) for attribute, site in TISSUES if getattr(scan, attribute) is not ABSENT]
+        if scan.equivocal and open_foci and all(site in resolutions for _, site in open_foci):
+            values = {attribute: resolutions[site][0] for attribute, site in open_foci}
+            scan = replace(scan, equivocal=False, bone=values.get("bone", scan.bone),
+                           bone_marrow=values.get("bone_marrow", scan.bone_marrow))
+        scans.append(scan)
+    return tuple(scans)
+
 
 def marrow_involvement(case: Case) -> Assessment:
     """Marrow involvement from the aspirate/biopsy call and any reported marrow metastases.
@@ -56,7 +93,7 @@ _AVIDITY_DECIDES = ("whether the primary is MIBG-avid decides which scan must be
 
 def _shows_free(case: Case, modalities: frozenset[ImagingModality]) -> Presence:
     """PRESENT when unequivocal scans of these modalities show bone and bone marrow free."""
-    scans = [s for s in case.functional_imaging if s.modality in modalities and not s.equivocal]
+    scans = [s for s in resolved_scans(case) if s.modality in modalities and not s.equivocal]
     bone_free = PRESENT if any(s.bone is ABSENT for s in scans) else UNKNOWN
     marrow_free = PRESENT if any(s.bone_marrow is ABSENT for s in scans) else UNKNOWN
     return all_present((bone_free, marrow_free))
@@ -67,7 +104,7 @@ def functional_imaging_clear(case: Case) -> Assessment:
     if the primary is MIBG-avid; otherwise a 99mTc-MDP bone scan or FDG-PET (PDQ 2025: FDG-PET has
     replaced bone scans; clinical-rules §1.2 ⚠). With avidity unknown, both must be free. Uptake on any
     unequivocal scan, whatever the modality, is never clear."""
-    positives = [(s, site) for s in case.functional_imaging if not s.equivocal
+    positives = [(s, site) for s in resolved_scans(case) if not s.equivocal
                  for attribute, site in TISSUES if getattr(s, attribute) is PRESENT]
     if positives:
         steps = tuple(cited(f"{s.modality.value} shows uptake in {site.value}: not clear", s.source)

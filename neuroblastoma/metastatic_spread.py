@@ -16,7 +16,7 @@ gives an unknown conclusion that names the input as missing, never a guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from neuroblastoma.anatomy import Compartment, NodalRegion
 from neuroblastoma.assessments import (
@@ -33,12 +33,25 @@ from neuroblastoma.case import (
     Case,
     EffusionKind,
     FactKey,
+    ImagingModality,
     MetastaticSite,
     NodalFinding,
 )
-from neuroblastoma.extension import origin_anywhere, reach, read_extension
+from neuroblastoma.extension import (
+    ExtensionReading,
+    origin_anywhere,
+    reach,
+    read_extension,
+    read_unattributed_extension,
+)
 from neuroblastoma.facts import Presence, all_present, any_present, negate
-from neuroblastoma.marrow_imaging import TISSUES, functional_imaging_clear, marrow_involvement
+from neuroblastoma.marrow_imaging import (
+    TISSUES,
+    focus_resolutions,
+    functional_imaging_clear,
+    marrow_involvement,
+    resolved_scans,
+)
 from neuroblastoma.results import MissingInput, RuleWarning
 
 # --- Distant sites ---------------------------------------------------------------------------------------
@@ -63,15 +76,45 @@ class DistantSite:
 
 
 def _equivocal(site: MetastaticSite, description: str, fact: FactKey, source: str | None) -> DistantSite:
-    """An unconfirmed focus: unknown, and its confirmation is missing (product decision 8)."""
-    why = f"{EQUIVOCAL_NOTE} ({site.value}; Brisse 2011): {DISTANT_DECIDES}"
-    return DistantSite(site, UNKNOWN, description, fact, source, (MissingInput(fact, why),), EQUIVOCAL_NOTE)
+    """An unconfirmed focus: unknown, and its confirmation is missing (product decision 8). What resolves it
+    is a report for that site from cross-sectional imaging or biopsy made after it (focus_resolutions)."""
+    why = (f"the equivocal focus in the {site.value}{f' ({source})' if source else ''} needs confirmation or "
+           f"exclusion by cross-sectional imaging or biopsy, recorded for that site after it (Brisse 2011): "
+           f"{DISTANT_DECIDES}")
+    return DistantSite(site, UNKNOWN, description, fact, source, (MissingInput(FactKey.EQUIVOCAL_FOCUS, why),),
+                       EQUIVOCAL_NOTE)
+
+
+def _equivocal_sites(case: Case) -> set[MetastaticSite]:
+    return ({site for scan in case.functional_imaging if scan.equivocal for attribute, site in TISSUES
+             if getattr(scan, attribute) is not ABSENT} | {m.site for m in case.metastases if m.equivocal})
+
+
+def resolution_steps(case: Case) -> tuple[str, ...]:
+    """The trace lines of the equivocal foci that a later report resolved."""
+    equivocal = _equivocal_sites(case)
+    return tuple(cited(f"Equivocal focus in the {site.value} {'confirmed' if presence is PRESENT else 'ruled out'} "
+                       f"by a later report for that site (Brisse 2011)", source)
+                 for site, (presence, source) in focus_resolutions(case).items() if site in equivocal)
+
+
+def ruled_out(case: Case) -> Case:
+    """The case as it would be if every equivocal focus were ruled out: what the rest of the work-up needs
+    then is all that is worth asking for besides the focus's confirmation."""
+    scans = tuple(replace(s, equivocal=False, bone=ABSENT if s.bone is not ABSENT else s.bone,
+                          bone_marrow=ABSENT if s.bone_marrow is not ABSENT else s.bone_marrow)
+                  if s.equivocal else s for s in resolved_scans(case))
+    metastases = tuple(replace(m, equivocal=False, status=ABSENT) if m.equivocal else m for m in case.metastases)
+    return replace(case, functional_imaging=scans, metastases=metastases)
 
 
 def metastasis_sites(case: Case) -> tuple[DistantSite, ...]:
     """Reported metastases; an equivocal focus is unknown until confirmed (or ruled out)."""
     sites = []
+    resolutions = focus_resolutions(case)
     for finding in case.metastases:
+        if finding.equivocal and finding.site in resolutions:
+            continue  # the resolving report is a site of its own (a metastasis, or the marrow biopsy)
         if finding.equivocal and finding.status is not ABSENT:
             sites.append(_equivocal(finding.site, "equivocal focus", FactKey.METASTASES, finding.source))
             continue
@@ -82,21 +125,32 @@ def metastasis_sites(case: Case) -> tuple[DistantSite, ...]:
     return tuple(sites)
 
 
+def _extension_site(reading: ExtensionReading, whose: str, source: str | None) -> DistantSite:
+    where = reading.extension.compartment.value
+    why = (f"whether the tumour in the {where} is contiguous with {whose} and on the same side decides L2 "
+           f"(IDRF-01) versus M/MS (Brisse 2011)")
+    attribution = (f"which primary the tumour in the {where} ({source or 'extension report'}) belongs to "
+                   f"(Observation.focus → the primary's Observation or Condition, or its side): from one it is "
+                   f"locoregional, from another distant; it decides L2 (IDRF-01) versus M/MS (Brisse 2011)")
+    missing = tuple(MissingInput(f, attribution if f is FactKey.ATTRIBUTION else why) for f in reading.undecided_by)
+    return DistantSite(MetastaticSite.OTHER, reading.distant, f"tumour in the {where} beyond {whose}",
+                       FactKey.EXTENSION, source=source, missing=missing)
+
+
 def extension_sites(case: Case) -> tuple[DistantSite, ...]:
-    """Contralateral or non-contiguous tumour in another compartment is distant (Brisse 2011)."""
+    """Contralateral or non-contiguous tumour in another compartment is distant (Brisse 2011); an extension
+    not tied to one of several primaries is read as each one's (``read_unattributed_extension``)."""
     sites = []
     for primary in case.primaries:
         for extension in primary.extensions:
             reading = read_extension(primary, extension)
-            if reading.distant is ABSENT:
-                continue
-            where = extension.compartment.value
-            why = (f"whether the tumour in the {where} is contiguous with {primary.label} and on the same "
-                   f"side decides L2 (IDRF-01) versus M/MS (Brisse 2011)")
-            sites.append(DistantSite(MetastaticSite.OTHER, reading.distant,
-                                     f"tumour in the {where} beyond {primary.label}", FactKey.EXTENSION,
-                                     source=primary.source,
-                                     missing=tuple(MissingInput(f, why) for f in reading.undecided_by)))
+            if reading.distant is not ABSENT:
+                sites.append(_extension_site(reading, primary.label, extension.source or primary.source))
+    if case.primaries:
+        for extension in case.unattributed.extensions:
+            reading = read_unattributed_extension(case.primaries, extension)
+            if reading.distant is not ABSENT:
+                sites.append(_extension_site(reading, "the primary", extension.source))
     return tuple(sites)
 
 
@@ -174,7 +228,7 @@ def imaging_sites(case: Case) -> tuple[DistantSite, ...]:
     """Uptake in bone or marrow on functional imaging; an equivocal scan's focus is unknown until
     confirmed, and an equivocal scan with neither bone nor marrow uptake has its focus elsewhere."""
     sites = []
-    for scan in case.functional_imaging:
+    for scan in resolved_scans(case):
         name, fact = scan.modality.value, FactKey.FUNCTIONAL_IMAGING
         for attribute, site in TISSUES:
             value: Presence = getattr(scan, attribute)
@@ -188,12 +242,20 @@ def imaging_sites(case: Case) -> tuple[DistantSite, ...]:
 
 
 def imaging_discordance(case: Case) -> tuple[RuleWarning, ...]:
-    """Two unequivocal scans that disagree about the same tissue: the positive one is used."""
-    unequivocal = [s for s in case.functional_imaging if not s.equivocal]
+    """Two unequivocal scans that disagree about the same tissue: the positive one is used. A negative MIBG
+    scan of a tumour that is not MIBG-avid is expected, not discordant (Brisse 2011: the bone scan or FDG-PET
+    is then the scan that counts)."""
+    unequivocal = [s for s in resolved_scans(case) if not s.equivocal]
+    expected_negative = case.primary_mibg_avid is ABSENT
+
+    def values(attribute: str) -> set[Presence]:
+        return {getattr(s, attribute) for s in unequivocal
+                if not (expected_negative and s.modality is ImagingModality.MIBG and getattr(s, attribute) is ABSENT)}
+
     return tuple(
         RuleWarning("conflict-functional-imaging", f"Functional imaging is discordant for {site.value}: one "
                                                    f"scan shows uptake, another not; the positive is used.")
-        for attribute, site in TISSUES if {PRESENT, ABSENT} <= {getattr(s, attribute) for s in unequivocal}
+        for attribute, site in TISSUES if {PRESENT, ABSENT} <= values(attribute)
     )
 
 
@@ -202,6 +264,10 @@ def imaging_discordance(case: Case) -> tuple[RuleWarning, ...]:
 _WORK_UP_FACTS = frozenset({FactKey.METASTASES, FactKey.BONE_MARROW, FactKey.FUNCTIONAL_IMAGING})
 SURVEY_NEGATIVE_SITE_INVOLVED = ("The metastatic work-up is reported negative, but a distant site is "
                                  "reported involved; the involved site is used.")
+EQUIVOCAL_AFTER_NEGATIVE_SURVEY = ("The metastatic work-up is reported negative, but the equivocal focus has no "
+                                   "recorded resolution: record the cross-sectional imaging or biopsy result for "
+                                   "that site (a metastatic-site Observation dated after the focus, or 'focus ruled "
+                                   "out'); a work-up conclusion alone does not resolve it (Brisse 2011).")
 SURVEY_POSITIVE_NOTHING_FOUND = ("The work-up reports metastases, but none is listed and imaging and marrow "
                                  "are negative.")
 
@@ -279,7 +345,7 @@ def assess_distant_disease(case: Case) -> DistantDisease:
     sites, warnings = distant_sites(case, work_up.marrow)
     present = [s for s in sites if s.presence is PRESENT]
     doubtful = [s for s in sites if s.presence is UNKNOWN]
-    steps = tuple(s.step for s in sites)
+    steps = (*resolution_steps(case), *(s.step for s in sites))
     if present:
         names = ", ".join(unique(s.site.value for s in present))
         if work_up.survey is ABSENT and any(s.fact in _WORK_UP_FACTS for s in present):
@@ -299,7 +365,15 @@ def assess_distant_disease(case: Case) -> DistantDisease:
         assessment = Assessment(ABSENT, (*steps, *work_up.steps, f"No distant disease: {ways} (Brisse 2011)"),
                                 unique(decided), (), warnings)
     else:
-        missing = (*(m for s in doubtful for m in s.missing), *(() if work_up.closed else work_up.missing()))
+        only_foci = bool(doubtful) and all(s.note == EQUIVOCAL_NOTE for s in doubtful)
+        if only_foci and work_up.survey is ABSENT:
+            warnings += (RuleWarning("equivocal-focus-unresolved", EQUIVOCAL_AFTER_NEGATIVE_SURVEY),)
+        # Ask for the rest of the work-up only if it would still be needed once the foci are resolved.
+        hypothetical = ruled_out(case) if only_foci else case
+        closed = work_up.closed or (only_foci and _WorkUp(
+            hypothetical.metastatic_survey, marrow_involvement(hypothetical),
+            functional_imaging_clear(hypothetical)).closed)
+        missing = (*(m for s in doubtful for m in s.missing), *(() if closed else work_up.missing()))
         summary = "sites in doubt" if doubtful else "the metastatic work-up is incomplete"
         shown = (f"Metastatic work-up: {work_up.survey.value}",) if work_up.closed else work_up.steps
         assessment = Assessment(UNKNOWN, (*steps, *shown, f"Distant disease undecided: {summary}"), (),

@@ -18,12 +18,19 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from neuroblastoma.ages import DAYS_18_MONTHS, AgeBand
-from neuroblastoma.assessments import Assessment, cited, unique
+from neuroblastoma.assessments import L2_DECIDES, Assessment, cited, unique
 from neuroblastoma.case import MS_PERMITTED_SITES, Case, FactKey, PrimaryTumour
 from neuroblastoma.extension import ExtensionReading, read_extension
 from neuroblastoma.facts import Presence, all_present, any_present
 from neuroblastoma.idrf import IdrfAssessment, IdrfCode, assess_idrf
 from neuroblastoma.metastatic_spread import DistantDisease, DistantSite, assess_distant_disease
+from neuroblastoma.multifocal import (
+    OVERALL_CALL_NEEDED,
+    idrf_step,
+    is_conditional,
+    unattributed_idrfs,
+    with_overall_call,
+)
 from neuroblastoma.registry import StagingSystem
 from neuroblastoma.results import MissingInput, RuleWarning, Stage, StageResult, Trace
 from neuroblastoma.sources import BRISSE_2011, MONCLAIR_2009, RULESET_VERSION
@@ -41,7 +48,6 @@ CITATIONS: dict[Stage, str] = {
                f"months (547 days) confined to skin, liver and/or bone marrow; marrow < 10 % and MIBG (or, "
                f"if not MIBG-avid, bone scan) negative in bone and marrow per {BRISSE_2011.key}"),
 }
-L2_DECIDES = "an IDRF decides L2 versus L1 (Monclair 2009 Table 2)"
 MS_DECIDES = "decides MS versus M"
 # Marrow involvement must be < 10 % of nucleated cells on smears or biopsy (Brisse 2011; as for INSS 4S).
 MS_MARROW_LIMIT_PERCENT = 10.0
@@ -83,11 +89,6 @@ def _idrf_call(itemised: tuple[Presence, ...], conditional: bool, summary: Prese
     return UNKNOWN, "no overall IDRF call, and not all 20 IDRFs reported"
 
 
-def _is_conditional(reading: ExtensionReading) -> bool:
-    """Distant, or else IDRF-01: decided only once distant disease is."""
-    return reading.distant is UNKNOWN and reading.ipsilateral_spread is PRESENT
-
-
 def primary_idrfs(primary: PrimaryTumour, name: str | None = None) -> Assessment:
     """Whether this primary has an IDRF: the itemised IDRFs (``assess_idrf``), IDRF-01 derived from a
     contiguous ipsilateral extension into a second compartment (Monclair 2009 Table 1 row 1), and the
@@ -97,12 +98,12 @@ def primary_idrfs(primary: PrimaryTumour, name: str | None = None) -> Assessment
     assessments = tuple(assess_idrf(f) for f in primary.idrfs)
     readings = tuple(read_extension(primary, e) for e in primary.extensions)
     itemised = (*(a.presence for a in assessments),
-                *(r.ipsilateral_spread for r in readings if not _is_conditional(r)))
+                *(r.ipsilateral_spread for r in readings if not is_conditional(r)))
     every_absent = _every_idrf_reported_absent(assessments)
-    presence, basis = _idrf_call(itemised, any(map(_is_conditional, readings)), primary.idrf_summary,
+    presence, basis = _idrf_call(itemised, any(map(is_conditional, readings)), primary.idrf_summary,
                                  every_absent)
-    steps = (*(_idrf_step(a) for a in assessments), *(r.step for r in readings),
-             cited(f"{primary.label}: IDRF {presence.value}: {basis}", primary.source))
+    steps = (*(idrf_step(a) for a in assessments), *(r.step for r in readings),
+             cited(f"{primary.label}: IDRF {presence.value}: {basis}", primary.idrf_summary_source or primary.source))
     warnings = (*_idrf_call_conflicts(primary, assessments),
                 *_summary_conflicts(primary, itemised, every_absent),
                 *_idrf01_disagreement(primary, assessments, readings))
@@ -110,13 +111,6 @@ def primary_idrfs(primary: PrimaryTumour, name: str | None = None) -> Assessment
         return Assessment(UNKNOWN, steps, (), _idrf_missing(primary, assessments, readings), warnings)
     derived = (FactKey.EXTENSION,) if any(r.ipsilateral_spread is PRESENT for r in readings) else ()
     return Assessment(presence, steps, (FactKey.IDRF, *derived), (), warnings)
-
-
-def _idrf_step(assessment: IdrfAssessment) -> str:
-    """E.g. "IDRF-15 present: contact with the renal vessels counts (Brisse 2011) [Observation/1]"."""
-    flag = " (conflict)" if assessment.conflict else ""
-    return cited(f"{assessment.code.value} {assessment.presence.value}{flag}: {assessment.reason}",
-                 assessment.source)
 
 
 def _idrf_call_conflicts(primary: PrimaryTumour,
@@ -161,7 +155,7 @@ def _idrf_missing(primary: PrimaryTumour, assessments: tuple[IdrfAssessment, ...
         why = f"the compartment of {primary.label} decides whether its extension is IDRF-01: {L2_DECIDES}"
         missing.append(MissingInput(FactKey.PRIMARY_TUMOUR, why))
     return tuple(missing) or (
-        MissingInput(FactKey.IDRF, f"an overall IDRF call for {primary.label} consistent with the itemised "
+        MissingInput(FactKey.IDRF, f"{OVERALL_CALL_NEEDED} {primary.label} consistent with the itemised "
                                    f"IDRFs, or all 20 IDRFs reported: {L2_DECIDES}"),)
 
 
@@ -184,10 +178,12 @@ def locoregional_extent(case: Case) -> tuple[frozenset[Stage], Assessment]:
         return frozenset({Stage.L1, Stage.L2}), Assessment(UNKNOWN, ("No primary tumour described",), (),
                                                            (no_primary,))
     count = len(case.primaries)
-    per_primary = tuple(primary_idrfs(p, _primary_name(p, i, count)) for i, p in enumerate(case.primaries, 1))
-    presence = any_present(a.presence for a in per_primary)
+    per_primary = tuple(primary_idrfs(with_overall_call(case, p), _primary_name(p, i, count))
+                        for i, p in enumerate(case.primaries, 1))
+    extra = unattributed_idrfs(case) if count > 1 else None
+    presence = any_present((*(a.presence for a in per_primary), *((extra.presence,) if extra else ())))
     multifocal_steps, multifocal_warnings = _multifocality(case)
-    steps = (*(s for a in per_primary for s in a.steps), *multifocal_steps)
+    steps = (*(s for a in per_primary for s in a.steps), *(extra.steps if extra else ()), *multifocal_steps)
     warnings = (*(w for a in per_primary for w in a.warnings), *multifocal_warnings)
     undescribed: tuple[MissingInput, ...] = ()
     if count == 1 and case.multifocal is PRESENT and presence is not PRESENT:
@@ -197,10 +193,14 @@ def locoregional_extent(case: Case) -> tuple[frozenset[Stage], Assessment]:
     extent = EXTENT_BY_IDRF[presence]
     steps += (f"Locoregional extent: {' or '.join(s.value for s in _ordered(extent))}",)
     if presence is UNKNOWN:
-        missing = (*(m for a in per_primary if a.presence is UNKNOWN for m in a.missing), *undescribed)
+        missing = (*(m for a in per_primary if a.presence is UNKNOWN for m in a.missing), *undescribed,
+                   *(extra.missing if extra else ()))
+        if any(m.fact is FactKey.ATTRIBUTION for m in missing):  # the call is on record, but not tied to a primary
+            missing = tuple(m for m in missing if not m.why.startswith(OVERALL_CALL_NEEDED))
         assessment = Assessment(UNKNOWN, steps, (), unique(missing), warnings)
     else:
-        deciding = (f for a in per_primary if a.presence is presence for f in a.decided_by)
+        deciding = (f for a in (*per_primary, *((extra,) if extra else ())) if a.presence is presence
+                    for f in a.decided_by)
         multifocal = (FactKey.MULTIFOCALITY,) if count > 1 else ()
         assessment = Assessment(presence, steps, unique((FactKey.PRIMARY_TUMOUR, *deciding, *multifocal)), (),
                                 warnings)
@@ -228,7 +228,8 @@ def _age_condition(case: Case) -> Assessment:
     """MS: younger than 18 months, i.e. < 547 days at diagnosis (ages.py; product decision 1)."""
     age = case.age
     if age is None:
-        why = f"age at diagnosis (birth date and diagnosis date) {MS_DECIDES} (< {DAYS_18_MONTHS} days)"
+        problem = f"; the dates on record cannot be used: {case.age_problem}" if case.age_problem else ""
+        why = f"age at diagnosis (birth date and diagnosis date{problem}) {MS_DECIDES} (< {DAYS_18_MONTHS} days)"
         return Assessment(UNKNOWN, ("Age at diagnosis unknown",), (), (MissingInput(FactKey.AGE, why),))
     bands = age.possible_bands()
     if AgeBand.FROM_18_MONTHS not in bands:
@@ -237,8 +238,9 @@ def _age_condition(case: Case) -> Assessment:
     if bands == {AgeBand.FROM_18_MONTHS}:
         step = f"Age at diagnosis {age}: 18 months ({DAYS_18_MONTHS} days) or older: not MS"
         return Assessment(ABSENT, (step,), (FactKey.AGE,))
-    why = (f"the recorded age ({age}, from the dates' precision or an age range) lies on both sides of "
-           f"{DAYS_18_MONTHS} days; the exact age at diagnosis {MS_DECIDES}")
+    cause = case.age_conflict or "from the dates' precision or an age range"
+    why = (f"the recorded age ({age}, {cause}) lies on both sides of {DAYS_18_MONTHS} days; the exact age "
+           f"at diagnosis {MS_DECIDES}")
     return Assessment(UNKNOWN, (f"Age at diagnosis {age}: straddles {DAYS_18_MONTHS} days",), (),
                       (MissingInput(FactKey.AGE, why),))
 

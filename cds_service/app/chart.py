@@ -4,6 +4,7 @@ assessed by the same code as a CDS Hooks call, and written to with one transacti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -38,7 +39,7 @@ def read_chart(resolver: PrefetchResolver, session: AppSession) -> Chart:
         reasons = "; ".join(f"{key}: {data[key].reason}" for key in data.incomplete_keys())
         raise ChartError(f"The chart could not be read completely ({reasons}).")
     resources = tuple(data.all_resources())
-    assessment = assess_resources(resources, session.patient)
+    assessment = assess_resources(resources, session.patient, datetime.now(UTC).date())
     return Chart(assessment, case_evidence(assessment.reading, resources), resources)
 
 

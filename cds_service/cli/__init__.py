@@ -20,8 +20,14 @@ def _parser() -> argparse.ArgumentParser:
 
     classify_cmd = commands.add_parser("classify", help="stage and risk-classify case files or FHIR data")
     classify_cmd.add_argument("paths", nargs="+", metavar="PATH",
-                              help="case JSON, FHIR Bundle JSON or NDJSON of FHIR resources")
+                              help="case JSON, FHIR Bundle JSON, NDJSON of FHIR resources, or a FHIR Bulk Data "
+                                   "export directory (*.ndjson / *.ndjson.gz files of any resource types)")
     classify_cmd.add_argument("--json", action="store_true", help="one JSON object per patient")
+    classify_cmd.add_argument("--workers", type=int, default=1, metavar="N",
+                              help="worker processes for a Bulk Data export (default 1)")
+    classify_cmd.add_argument("--fhir-out", metavar="DIR",
+                              help="for a Bulk Data export: write the determinate stage and risk Observations "
+                                   "as DIR/Observation.ndjson, ready to load into a FHIR server")
 
     serve_cmd = commands.add_parser("serve", help="run the CDS Hooks service under gunicorn")
     serve_cmd.add_argument("--host", help="bind address (NBCDS_HOST, default 127.0.0.1)")
@@ -76,7 +82,8 @@ def _report(out: TextIO, html_file: str | None = None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "classify":
-        return classify_files(args.paths, args.json, sys.stdout, sys.stderr)
+        return classify_files(args.paths, args.json, sys.stdout, sys.stderr, workers=max(1, args.workers),
+                               fhir_out=args.fhir_out)
     if args.command == "serve":
         return _serve(args)
     if args.command == "report":

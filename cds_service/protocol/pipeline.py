@@ -87,7 +87,7 @@ def resolve_prefetch(declaration: CdsServiceDeclaration, request: HookRequest,
         access_token=request.access_token if fhir_server else None,
     )
     try:
-        data = dependencies.resolver.resolve(declaration.prefetch, prefetch_request)
+        data = dependencies.resolver.resolve(declaration.fetch_templates, prefetch_request)
     except UnsafeTokenValueError as error:
         raise bad_request(f"context.{error.token} cannot be used in a FHIR query", f"context.{error.token}") from None
     unobtainable = sorted(set(data.incomplete_keys()) & declaration.essential_prefetch)

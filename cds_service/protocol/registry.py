@@ -97,6 +97,14 @@ class CdsServiceDeclaration:
     usage_requirements: str | None = None
     also_accepts: frozenset[str] = frozenset()  # further hooks this endpoint answers
     essential_prefetch: frozenset[str] = field(default_factory=frozenset)
+    # The queries the service runs itself for keys the client did not send, when they differ from the
+    # advertised templates: a compact template (``code:in`` a ValueSet) that some FHIR servers cannot run
+    # falls back to the long form that every server can.
+    fetch_prefetch: Mapping[str, str] | None = None
+
+    @property
+    def fetch_templates(self) -> Mapping[str, str]:
+        return self.fetch_prefetch or self.prefetch
 
     @property
     def accepted_hooks(self) -> frozenset[str]:
@@ -116,17 +124,19 @@ class ServiceRegistry:
     def service(self, *, id: str, hook: str, title: str, description: str,
                 prefetch: Mapping[str, str], usage_requirements: str | None = None,
                 also_accepts: tuple[str, ...] = (), essential_prefetch: tuple[str, ...] | None = None,
-                ) -> Callable[[Handler], Handler]:
+                fetch_prefetch: Mapping[str, str] | None = None) -> Callable[[Handler], Handler]:
         """Declare a service answered by the decorated function (HAPI FHIR's ``@CdsService``)."""
         def register(handler: Handler) -> Handler:
-            for template in prefetch.values():
+            if fetch_prefetch is not None and set(fetch_prefetch) != set(prefetch):
+                raise ValueError(f"CDS service {id!r}: the fetch queries must have the prefetch's keys")
+            for template in (*prefetch.values(), *(fetch_prefetch or {}).values()):
                 validate_template(template)  # a bad template is our bug: fail at declaration, not per call
             if id in self._services:
                 raise ValueError(f"CDS service {id!r} declared twice")
             essential = frozenset(prefetch if essential_prefetch is None else essential_prefetch)
             self._services[id] = CdsServiceDeclaration(
                 id, hook, title, description, dict(prefetch), handler, usage_requirements,
-                frozenset(also_accepts), essential)
+                frozenset(also_accepts), essential, dict(fetch_prefetch) if fetch_prefetch else None)
             return handler
         return register
 

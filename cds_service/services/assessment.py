@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from cds_service.protocol.registry import ServiceCall
@@ -38,12 +39,13 @@ class Assessment:
     notes: tuple[str, ...]
 
 
-def assess_resources(resources: Iterable[Any], patient_id: str | None) -> Assessment:
-    """Read and classify one patient's resources (a service call's data, or what the app read from the chart)."""
-    reading = read_case(resources, patient_id)
+def assess_resources(resources: Iterable[Any], patient_id: str | None, today: date) -> Assessment:
+    """Read and classify one patient's resources (a service call's data, or what the app read from the chart);
+    ``today`` is when the question is asked (a diagnosis after it is implausible)."""
+    reading = read_case(resources, patient_id, today)
     classification = classify(reading.case) if reading.has_neuroblastoma else None
     return Assessment(reading, classification, inputs_digest(reading), data_notes(reading))
 
 
 def assess(call: ServiceCall) -> Assessment:
-    return assess_resources(call.data.all_resources(), call.request.patient_id)
+    return assess_resources(call.data.all_resources(), call.request.patient_id, call.received_at.date())

@@ -23,4 +23,4 @@ def data_notes(reading: CaseReading) -> tuple[str, ...]:
     if report.other_patients:
         notes.append(f"{len(report.other_patients)} resource(s) about another patient were ignored.")
     notes += list(report.notes)
-    return tuple(notes)
+    return tuple(dict.fromkeys(notes))  # a note is said once

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from fhir_mappings.reading.conditions import diagnosis_date, is_histology_only, onset_age_days, partial_date
-from fhir_mappings.reading.findings import Finding, FindingKey, MarrowReading, PrimarySite, SiteStatus
+from fhir_mappings.reading.conditions import is_histology_only, partial_date
+from fhir_mappings.reading.diagnosis_dates import DiagnosisDating
+from fhir_mappings.reading.findings import Finding, FindingKey, MarrowReading, SiteStatus
 from fhir_mappings.reading.findings import FindingKind as F
-from fhir_mappings.reading.resources import Resource, reference_of
-from fhir_mappings.reading.values import lookup
-from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.reading.primaries import PrimaryPlan, target_of
+from fhir_mappings.reading.resources import Resource
 from fhir_mappings.terminology.value_sets import ImagingTarget
-from neuroblastoma.anatomy import Laterality
 from neuroblastoma.biology import (
     DifferentiationGrade,
     HistologicCategory,
@@ -30,12 +30,14 @@ from neuroblastoma.case import (
     Evidence,
     FactKey,
     FunctionalImaging,
+    IdrfCall,
     ImagingModality,
     MarrowAssessment,
     MarrowMethod,
     MetastasisFinding,
     MetastaticSite,
     PrimaryTumour,
+    Unattributed,
 )
 from neuroblastoma.facts import Presence
 
@@ -61,42 +63,65 @@ def _by_kind(winners: Winners) -> dict[F, list[Finding]]:
     return kinds
 
 
-def _primaries(by_kind: dict[F, list[Finding]], winners: Winners, condition: Resource | None, multifocal: Presence,
-               notes: list[str]) -> tuple[PrimaryTumour, ...]:
-    """The primary tumour(s): from primary-site Observations, most recent first, else the Condition's bodySite.
-
-    Without multifocality only the most recent site is used. IDRFs, their overall call and extensions
-    are attached to the first (most recent) primary.
-    """
-    reported = sorted(by_kind.get(F.PRIMARY, ()), key=lambda f: (f.at is not None, f.at), reverse=True)
-    sites: list[tuple[PrimarySite, str]] = [(finding.value, finding.source) for finding in reported]
-    if not sites and condition is not None:
-        compartment = lookup(vs.COMPARTMENT_BY_CODING, condition.get("bodySite"))
-        side = lookup(vs.LATERALITY_BY_CODING, condition.get("bodySite")) or Laterality.UNKNOWN
-        if compartment is not None:
-            sites = [(PrimarySite(compartment, side), reference_of(condition))]
-    if len(sites) > 1 and multifocal is not Presence.PRESENT:
-        notes.append("several primary sites are reported without multifocality: the most recent is used")
-        sites = sites[:1]
-    if not sites:
-        if condition is None:
-            return ()
-        sites = [(PrimarySite(None, Laterality.UNKNOWN), reference_of(condition))]
-    idrfs = tuple(replace(finding.value, source=finding.source) for finding in by_kind.get(F.IDRF, ()))
-    extensions = tuple(finding.value for finding in by_kind.get(F.EXTENSION, ()))
-    summary = _value(winners, F.IDRF_SUMMARY, Presence.UNKNOWN)
+def _primaries(by_kind: dict[F, list[Finding]], plans: list[PrimaryPlan]) -> tuple[PrimaryTumour, ...]:
+    """The primary tumours (primaries.plan_primaries), each with the IDRFs, overall IDRF call and extensions
+    tied to it (primaries.attribute)."""
     primaries = []
-    for index, (site, source) in enumerate(sites):
-        first = index == 0
+    for index, plan in enumerate(plans):
+        mine = {kind: [f for f in by_kind.get(kind, ()) if target_of(f).index == index]
+                for kind in (F.IDRF, F.IDRF_SUMMARY, F.EXTENSION)}
+        summary = mine[F.IDRF_SUMMARY][0] if mine[F.IDRF_SUMMARY] else None
         primaries.append(PrimaryTumour(
-            compartment=site.compartment, side=site.side,
-            extensions=extensions if first else (), idrfs=idrfs if first else (),
-            idrf_summary=summary if first else Presence.UNKNOWN,
-            label=f"primary {index + 1}" if len(sites) > 1 else "primary", source=source))
+            compartment=plan.site.compartment, side=plan.site.side,
+            extensions=tuple(replace(f.value, source=f.source) for f in mine[F.EXTENSION]),
+            idrfs=tuple(replace(f.value, source=f.source) for f in mine[F.IDRF]),
+            idrf_summary=summary.value if summary else Presence.UNKNOWN,
+            idrf_summary_source=summary.source if summary else None,
+            label=f"primary {index + 1}" if len(plans) > 1 else "primary", source=plan.source))
     return tuple(primaries)
 
 
-def _marrow(winners: Winners) -> MarrowAssessment:
+def _unattributed(by_kind: dict[F, list[Finding]]) -> Unattributed:
+    """Findings that no record ties to one of several primaries (primaries.attribute)."""
+    untied = {kind: [f for f in by_kind.get(kind, ()) if target_of(f).index is None]
+              for kind in (F.IDRF, F.IDRF_SUMMARY, F.EXTENSION)}
+    return Unattributed(
+        idrfs=tuple(replace(f.value, source=f.source) for f in untied[F.IDRF]),
+        extensions=tuple(replace(f.value, source=f.source) for f in untied[F.EXTENSION]),
+        idrf_calls=tuple(IdrfCall(f.value, f.source) for f in untied[F.IDRF_SUMMARY]))
+
+
+_TISSUE_SITE = {ImagingTarget.BONE: MetastaticSite.BONE, ImagingTarget.BONE_MARROW: MetastaticSite.BONE_MARROW}
+
+
+def _equivocal_foci(winners: Winners) -> dict[MetastaticSite, datetime | None]:
+    """When each site's equivocal focus was reported (the latest report; None when a report has no date)."""
+    found: dict[MetastaticSite, datetime | None] = {}
+    for key, finding in winners.items():
+        status = finding.value
+        if key.kind is F.IMAGING and status.equivocal and status.presence is not Presence.ABSENT:
+            site = _TISSUE_SITE[cast(tuple[Any, ImagingTarget], key.item)[1]]
+        elif key.kind is F.SITE and status.equivocal:
+            site = cast(MetastaticSite, key.item)
+        else:
+            continue
+        earlier = found.get(site, datetime.min.replace(tzinfo=UTC))
+        found[site] = None if finding.at is None or earlier is None else max(earlier, finding.at)
+    return found
+
+
+def _resolves(finding: Finding | None, site: MetastaticSite, foci: dict[MetastaticSite, datetime | None]) -> bool:
+    """A report for a site resolves its equivocal focus when it is dated after every report of the focus
+    (docs/clinical-rules.md, "Equivocal foci"; Brisse 2011), or says so explicitly."""
+    if finding is None or site not in foci:
+        return False
+    if isinstance(finding.value, SiteStatus) and finding.value.resolves:
+        return True
+    reported = foci[site]
+    return reported is not None and finding.at is not None and finding.at > reported
+
+
+def _marrow(winners: Winners, foci: dict[MetastaticSite, datetime | None]) -> MarrowAssessment:
     involvement: MarrowReading | None = _value(winners, F.MARROW_INVOLVEMENT, None)
     percent: MarrowReading | None = _value(winners, F.MARROW_PERCENT, None)
     presence = involvement.presence if involvement and involvement.presence else Presence.UNKNOWN
@@ -105,7 +130,10 @@ def _marrow(winners: Winners) -> MarrowAssessment:
     # involvement; 0 % without a call decides nothing, metastatic_spread.marrow_involvement).
     method = next((r.method for r in (involvement, percent) if r and r.method is not MarrowMethod.UNKNOWN),
                   MarrowMethod.UNKNOWN)
-    return MarrowAssessment(presence, value, method)
+    biopsies = [winners.get(FindingKey(F.MARROW_INVOLVEMENT)), winners.get(FindingKey(F.MARROW_PERCENT))]
+    resolves = any(_resolves(f, MetastaticSite.BONE_MARROW, foci) for f in biopsies)
+    source = next((f.source for f in biopsies if f is not None), None)
+    return MarrowAssessment(presence, value, method, source, resolves)
 
 
 def _imaging(winners: Winners) -> tuple[FunctionalImaging, ...]:
@@ -119,7 +147,8 @@ def _imaging(winners: Winners) -> tuple[FunctionalImaging, ...]:
         if bone or marrow:
             scans.append(FunctionalImaging(
                 modality, bone.presence if bone else Presence.UNKNOWN, marrow.presence if marrow else Presence.UNKNOWN,
-                equivocal=bool((bone and bone.equivocal) or (marrow and marrow.equivocal))))
+                equivocal=bool((bone and bone.equivocal) or (marrow and marrow.equivocal)),
+                source=next((f.source for f in (bone_finding, marrow_finding) if f is not None), None)))
     return tuple(scans)
 
 
@@ -132,27 +161,33 @@ def _evidence(winners: Winners, extra: dict[FactKey, list[str]]) -> tuple[Eviden
     return tuple(Evidence(fact, tuple(sources)) for fact, sources in by_fact.items())
 
 
-def assemble_case(winners: Winners, patient: Resource | None, patient_id: str | None,
-                  condition: Resource | None, age_sources: list[str]) -> AssembledCase:
-    """The Case the winning findings describe, dated by the Patient and the neuroblastoma Condition."""
+def assemble_case(winners: Winners, patient: Resource | None, patient_id: str | None, condition: Resource | None,
+                  age_sources: list[str], dating: DiagnosisDating, plans: list[PrimaryPlan]) -> AssembledCase:
+    """The Case the winning findings describe, dated by the Patient and the neuroblastoma Conditions
+    (``dating``, diagnosis_dates.py); ``condition`` is the one that stands for the diagnosis."""
     by_kind = _by_kind(winners)
     notes: list[str] = []
     if condition is not None and is_histology_only(condition) and FindingKey(F.HISTOLOGY) not in winners:
         notes.append("the Condition's morphology code does not name the INPC subtype; report it separately")
-    multifocal = _value(winners, F.MULTIFOCAL, Presence.UNKNOWN)
+    all_primaries = winners.get(FindingKey(F.IDRF_ALL_PRIMARIES))
+    foci = _equivocal_foci(winners)
     facts: dict[str, Any] = dict(
         patient=patient_id or "unknown-patient",
-        primaries=_primaries(by_kind, winners, condition, multifocal, notes),
-        multifocal=multifocal,
-        lymph_nodes=tuple(finding.value for finding in by_kind.get(F.NODE, ())),
+        primaries=_primaries(by_kind, plans),
+        multifocal=_value(winners, F.MULTIFOCAL, Presence.UNKNOWN),
+        idrf_all_primaries=IdrfCall(all_primaries.value, all_primaries.source) if all_primaries else IdrfCall(),
+        unattributed=_unattributed(by_kind) if len(plans) > 1 else Unattributed(),
+        lymph_nodes=tuple(replace(finding.value, source=finding.source) for finding in by_kind.get(F.NODE, ())),
         metastases=tuple(MetastasisFinding(cast(MetastaticSite, finding.key.item), finding.value.presence,
-                                           finding.value.equivocal, finding.source)
+                                           finding.value.equivocal, finding.source,
+                                           not finding.value.equivocal
+                                           and _resolves(finding, cast(MetastaticSite, finding.key.item), foci))
                          for finding in by_kind.get(F.SITE, ())),
         metastatic_survey=_value(winners, F.WORK_UP, Presence.UNKNOWN),
-        bone_marrow=_marrow(winners),
+        bone_marrow=_marrow(winners, foci),
         functional_imaging=_imaging(winners),
         primary_mibg_avid=_value(winners, F.MIBG_AVIDITY, Presence.UNKNOWN),
-        effusions=tuple(finding.value for finding in by_kind.get(F.EFFUSION, ())),
+        effusions=tuple(replace(finding.value, source=finding.source) for finding in by_kind.get(F.EFFUSION, ())),
         histology=_value(winners, F.HISTOLOGY, HistologicCategory.UNKNOWN),
         grade=_value(winners, F.GRADE, DifferentiationGrade.UNKNOWN),
         inpc=_value(winners, F.INPC, InpcClass.UNKNOWN),
@@ -164,17 +199,19 @@ def assemble_case(winners: Winners, patient: Resource | None, patient_id: str | 
         ms_symptoms=_value(winners, F.SYMPTOMS, Presence.UNKNOWN),
         resection=_value(winners, F.RESECTION, ResectionExtent.UNKNOWN),
     )
-    age_interval = onset_age_days(condition) if condition else None
+    notes += dating.notes
+    if dating.problem:
+        notes.append(f"dates cannot be used: {dating.problem}")
+    birth = partial_date(patient.get("birthDate")) if patient else None
     try:
         case = Case(
-            birth_date=partial_date(patient.get("birthDate")) if patient else None,
-            diagnosis_date=diagnosis_date(condition) if condition else None,
-            age_days=age_interval[0] if age_interval else None,
-            age_days_max=age_interval[1] if age_interval else None,
+            birth_date=birth, diagnosis_date=dating.diagnosis_date,
+            age_days=dating.age[0] if dating.age else None, age_days_max=dating.age[1] if dating.age else None,
+            age_problem=dating.problem, age_conflict=dating.conflict, set_aside_ages=dating.set_aside,
             evidence=_evidence(winners, {FactKey.AGE: age_sources}),
             **facts,
         )
-    except ValueError as error:  # e.g. a diagnosis date before the birth date: only the dates are dropped
+    except ValueError as error:  # cannot happen: diagnosis_dates checks the dates; kept as the last guard
         notes.append(f"dates cannot be used: {error}")
-        case = Case(evidence=_evidence(winners, {}), **facts)
+        case = Case(birth_date=birth, age_problem=str(error), evidence=_evidence(winners, {}), **facts)
     return AssembledCase(case, tuple(notes))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from fhir_mappings.reading.case_assembly import assemble_case
@@ -33,13 +34,17 @@ from fhir_mappings.reading.conditions import (
     verification_status,
 )
 from fhir_mappings.reading.conflicts import Discordance, resolve
+from fhir_mappings.reading.diagnosis_dates import date_the_diagnosis
 from fhir_mappings.reading.findings import (
     IGNORED_STATUSES,
     PRELIMINARY_STATUSES,
     Finding,
+    FindingKey,
+    FindingKind,
     UnreadableValueError,
 )
 from fhir_mappings.reading.observation_readers import READERS
+from fhir_mappings.reading.primaries import attribute, plan_primaries
 from fhir_mappings.reading.resources import GatheredResources, Resource, gather, reference_of
 from fhir_mappings.reading.validation import InvalidResource, Validation
 from fhir_mappings.reading.values import codings, observed_at, reference_target, well_formed_codings
@@ -48,6 +53,7 @@ from fhir_mappings.terminology.model import CodingKey
 from fhir_mappings.terminology.observation_kinds import OBSERVATION_KIND_BY_CODING, ObservationKind
 from neuroblastoma.biology import MycnStatus
 from neuroblastoma.case import Case
+from neuroblastoma.facts import Presence
 
 __all__ = ["MCODE_HISTOLOGY_EXTENSION", "CaseReading", "MappingReport", "read_case"]
 
@@ -201,8 +207,9 @@ class ChartReader:
         self.findings.append(Finding(key, value, ref, observed_at(observation), preliminary, position))
 
 
-def read_case(items: Iterable[Any], patient_id: str | None = None) -> CaseReading:
-    """Read one patient's case from FHIR resources (the patient named, or the only one present)."""
+def read_case(items: Iterable[Any], patient_id: str | None = None, today: date | None = None) -> CaseReading:
+    """Read one patient's case from FHIR resources (the patient named, or the only one present). ``today``
+    (the call's date) lets a diagnosis date in the future be named as the data error it is."""
     gathered = gather(items)
     patient = _choose_patient(gathered, patient_id)
     reading_order = [*([patient] if patient else []), *gathered.of_type("Condition"), *gathered.of_type("Observation")]
@@ -225,16 +232,26 @@ def read_case(items: Iterable[Any], patient_id: str | None = None) -> CaseReadin
         else:
             chart.observation(resource, position)
 
-    # 2. Resolve conflicts, validating the candidates in the order they would win.
-    resolved = resolve(chart.findings, lambda finding: validation.is_valid(finding.position))
+    # 2. Resolve conflicts, validating the candidates in the order they would win: first the primaries,
+    # then everything else, each IDRF, overall call and extension tied to its primary where the record says.
+    def is_valid(finding: Finding) -> bool:
+        return validation.is_valid(finding.position)
+
+    dating = date_the_diagnosis(chart.diagnoses, patient.get("birthDate") if patient else None, today)
+    early = resolve([f for f in chart.findings if f.key.kind in (FindingKind.PRIMARY, FindingKind.MULTIFOCAL)],
+                    is_valid).winners
+    notes: list[str] = []
+    plans = plan_primaries([f for k, f in early.items() if k.kind is FindingKind.PRIMARY],
+                           early[FindingKey(FindingKind.MULTIFOCAL)].value
+                           if FindingKey(FindingKind.MULTIFOCAL) in early else Presence.UNKNOWN,
+                           chart.diagnoses, dating.chosen, notes)
+    resolved = resolve([attribute(f, plans) for f in chart.findings], is_valid)
     winners = resolved.winners
 
     # 3. Assemble the Case.
-    condition = chart.diagnoses[0] if chart.diagnoses else None
-    age_sources = [reference_of(resource) for resource in (patient, condition) if resource is not None]
-    assembled = assemble_case(winners, patient, patient_id, condition, age_sources)
-    notes = [f"several neuroblastoma Conditions: {reference_of(chart.diagnoses[0])} is used"
-             for _ in chart.diagnoses[1:]]
+    condition = dating.chosen
+    age_sources = [*([reference_of(patient)] if patient else []), *dating.sources]
+    assembled = assemble_case(winners, patient, patient_id, condition, age_sources, dating, plans)
     notes += assembled.notes
     if chart.recorded_only and assembled.case.mycn is MycnStatus.UNKNOWN:
         notes.append("MYCN copy numbers are recorded but the laboratory's MYCN call is missing")

@@ -76,13 +76,18 @@ def partial_date(text: Any) -> PartialDate | None:
         return None
 
 
-def diagnosis_date(condition: Resource) -> PartialDate | None:
-    """Onset (dateTime or Period start), else recordedDate (product decision 1)."""
+def onset_date(condition: Resource) -> PartialDate | None:
+    """The onset as a date: ``onsetDateTime`` or ``onsetPeriod.start``."""
     onset = condition.get("onsetDateTime")
     period = condition.get("onsetPeriod")
     if onset is None and isinstance(period, dict):
         onset = period.get("start")
-    return partial_date(onset) or partial_date(condition.get("recordedDate"))
+    return partial_date(onset)
+
+
+def diagnosis_date(condition: Resource) -> PartialDate | None:
+    """Onset (dateTime or Period start), else recordedDate (product decision 1)."""
+    return onset_date(condition) or partial_date(condition.get("recordedDate"))
 
 
 def onset_age_days(condition: Resource) -> tuple[int, int] | None:

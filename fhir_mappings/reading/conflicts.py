@@ -2,7 +2,8 @@
 
 Final (final, amended, corrected) beats preliminary whatever the dates; among equals, the later
 effective time (or issued) wins, and a finding without a time is the oldest; a tie goes to the first
-to arrive. When the competitors disagree, a discordance is recorded so the card can say so.
+in reading order, which is canonical (Conditions before Observations, each by id: resources.gather), never
+the order of arrival. When the competitors disagree, a discordance is recorded so the card can say so.
 
 Only findings from valid resources compete, and ``is_valid`` is asked only where the answer can matter:
 for the candidates in the order they would win (up to the first valid one), then for each that
@@ -47,7 +48,7 @@ def resolve(findings: Iterable[Finding], is_valid: Callable[[Finding], bool]) ->
     winners: dict[FindingKey, Finding] = {}
     discordances: list[Discordance] = []
     for key, competing in by_key.items():
-        best_first = sorted(competing, key=_rank, reverse=True)  # stable: a tie keeps the arrival order
+        best_first = sorted(competing, key=_rank, reverse=True)  # stable: a tie keeps the (canonical) reading order
         winner = next((finding for finding in best_first if is_valid(finding)), None)
         if winner is None:
             continue

@@ -30,9 +30,10 @@ class FindingKind(Enum):
     """What a finding is about, before saying which one (which site, which IDRF, which scan)."""
 
     PRIMARY = "primary"  # item: (Compartment, Laterality)
-    IDRF = "idrf"  # item: IdrfCode
-    IDRF_SUMMARY = "idrf-summary"
-    EXTENSION = "extension"  # item: (Compartment, Laterality)
+    IDRF = "idrf"  # item: (IdrfCode, PrimaryTarget)
+    IDRF_SUMMARY = "idrf-summary"  # item: PrimaryTarget
+    IDRF_ALL_PRIMARIES = "idrf-all-primaries"
+    EXTENSION = "extension"  # item: (Compartment, Laterality, PrimaryTarget)
     NODE = "node"  # item: (NodalRegion, Laterality)
     SITE = "site"  # item: MetastaticSite
     EFFUSION = "effusion"  # item: EffusionKind
@@ -64,6 +65,7 @@ _FACT: Mapping[FindingKind, FactKey] = {
     FindingKind.PRIMARY: FactKey.PRIMARY_TUMOUR,
     FindingKind.IDRF: FactKey.IDRF,
     FindingKind.IDRF_SUMMARY: FactKey.IDRF,
+    FindingKind.IDRF_ALL_PRIMARIES: FactKey.IDRF,
     FindingKind.EXTENSION: FactKey.EXTENSION,
     FindingKind.NODE: FactKey.LYMPH_NODES,
     FindingKind.SITE: FactKey.METASTASES,
@@ -117,6 +119,35 @@ class Finding:
         return self.key.kind.fact
 
 
+# Which primary a finding is about (an IDRF, an overall IDRF call, an extension).
+
+@dataclass(frozen=True)
+class Attribution:
+    """What an Observation says about the primary it concerns: ``Observation.focus`` (the primary's
+    Observation or Condition), and its body site (compartment) and side."""
+
+    focus: tuple[str, ...] = ()
+    compartment: Compartment | None = None
+    side: Laterality = Laterality.UNKNOWN
+
+    def __str__(self) -> str:
+        parts = [*self.focus, *((self.compartment.value,) if self.compartment else ()),
+                 *((self.side.value,) if self.side is not Laterality.UNKNOWN else ())]
+        return "/".join(parts) or "no primary named"
+
+
+@dataclass(frozen=True)
+class PrimaryTarget:
+    """The primary a finding belongs to: its index among the case's primaries, or None when no record ties
+    it to one of several (``hint`` then keeps what the Observation said, so different reports stay apart)."""
+
+    index: int | None
+    hint: Attribution | None = None
+
+    def __str__(self) -> str:
+        return f"primary {self.index + 1}" if self.index is not None else f"untied ({self.hint})"
+
+
 # The values of some findings, before they become parts of the Case.
 
 
@@ -132,6 +163,7 @@ class SiteStatus:
 
     presence: Presence
     equivocal: bool
+    resolves: bool = False  # an explicit "focus ruled out/confirmed" value (guide 6.8)
 
 
 @dataclass(frozen=True)

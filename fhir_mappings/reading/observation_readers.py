@@ -14,9 +14,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fhir_mappings.reading.findings import FindingKey, MarrowReading, PrimarySite, SiteStatus, UnreadableValueError
+from fhir_mappings.reading.findings import (
+    Attribution,
+    FindingKey,
+    MarrowReading,
+    PrimarySite,
+    PrimaryTarget,
+    SiteStatus,
+    UnreadableValueError,
+)
 from fhir_mappings.reading.findings import FindingKind as F
-from fhir_mappings.reading.values import any_coding_in, components, lookup, presence_value, quantity_value
+from fhir_mappings.reading.values import (
+    any_coding_in,
+    components,
+    lookup,
+    presence_value,
+    quantity_value,
+    reference_target,
+)
 from fhir_mappings.terminology import value_sets as vs
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.model import CodingKey
@@ -66,6 +81,29 @@ def _side(resource: Resource) -> Laterality:
     """Laterality from the laterality component, else bodySite."""
     return (_component_value(resource, LATERALITY, vs.LATERALITY_BY_CODING)
             or lookup(vs.LATERALITY_BY_CODING, resource.get("bodySite")) or Laterality.UNKNOWN)
+
+
+def _focus(resource: Resource) -> tuple[str, ...]:
+    """``Observation.focus`` references as ``Type/id`` (an absolute URL is cut to its last two segments)."""
+    found = []
+    focus = resource.get("focus")
+    for item in focus if isinstance(focus, list) else []:
+        target = reference_target(item)
+        if target:
+            found.append("/".join(target.rstrip("/").split("/")[-2:]))
+    return tuple(sorted(set(found)))
+
+
+def _attribution(resource: Resource, with_site: bool = True) -> Attribution:
+    """Which primary the Observation concerns, as far as it says (guide 6.6): focus, else body site and side.
+    An extension's body site is where it extends to, so only its focus and side can name its primary."""
+    compartment = lookup(vs.COMPARTMENT_BY_CODING, resource.get("bodySite")) if with_site else None
+    return Attribution(_focus(resource), compartment, _side(resource))
+
+
+def _untied(resource: Resource, with_site: bool = True) -> PrimaryTarget:
+    """Not yet tied to a primary: the reader (primaries.attribute) does it once the primaries are known."""
+    return PrimaryTarget(None, _attribution(resource, with_site))
 
 
 def _presence(resource: Resource) -> Presence:
@@ -129,7 +167,8 @@ def _idrf(resource: Resource) -> KeyedValue:
     spinal = _spinal(resource)
     if status is None and relation is None and spinal is None:
         raise UnreadableValueError("IDRF without a call or a relation")
-    return FindingKey(F.IDRF, code), IdrfFinding(code, status or Presence.UNKNOWN, structure, relation, spinal)
+    return (FindingKey(F.IDRF, (code, _untied(resource))),
+            IdrfFinding(code, status or Presence.UNKNOWN, structure, relation, spinal))
 
 
 def _extension(resource: Resource) -> KeyedValue | None:
@@ -140,7 +179,7 @@ def _extension(resource: Resource) -> KeyedValue | None:
     if presence_value(resource) is Presence.ABSENT:
         return None  # "no extension into X" is the default
     extension = TumourExtension(compartment, _side(resource), _component_presence(resource, CONTIGUOUS))
-    return FindingKey(F.EXTENSION, (compartment, extension.side)), extension
+    return FindingKey(F.EXTENSION, (compartment, extension.side, _untied(resource, with_site=False))), extension
 
 
 def _node(resource: Resource) -> KeyedValue:
@@ -160,6 +199,9 @@ def _site(resource: Resource) -> KeyedValue:
             or lookup(vs.METASTATIC_SITE_BY_CODING, resource.get("bodySite")))
     if site is None:
         raise UnreadableValueError("metastatic site not recognised")
+    resolution = lookup(vs.FOCUS_RESOLUTION_BY_CODING, resource.get("valueCodeableConcept"))
+    if resolution is not None:  # "focus ruled out" / "focus confirmed": resolves an equivocal focus there
+        return FindingKey(F.SITE, site), SiteStatus(resolution, False, resolves=True)
     equivocal = _equivocal(resource)
     return FindingKey(F.SITE, site), SiteStatus(_presence_or_equivocal(resource, equivocal), equivocal)
 
@@ -243,7 +285,8 @@ def _coded_value(kind: F, table: Mapping[CodingKey, Any]) -> Reader:
 READERS: Mapping[K, Reader] = {
     K.PRIMARY_TUMOUR_SITE: _primary_site,
     K.IDRF: _idrf,
-    K.IDRF_SUMMARY: _presence_of(F.IDRF_SUMMARY),
+    K.IDRF_SUMMARY: lambda resource: (FindingKey(F.IDRF_SUMMARY, _untied(resource)), _presence(resource)),
+    K.IDRF_ALL_PRIMARIES: _presence_of(F.IDRF_ALL_PRIMARIES),
     K.MULTIFOCALITY: _presence_of(F.MULTIFOCAL),
     K.EFFUSION: _effusion,
     K.TUMOUR_EXTENSION: _extension,

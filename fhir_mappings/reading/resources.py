@@ -1,7 +1,14 @@
-"""Gathering resources from whatever arrives: Bundles of any type (nested), single resources, lists."""
+"""Gathering resources from whatever arrives: Bundles of any type (nested), single resources, lists.
+
+The result is a function of the *set* of resources received, never of their order or packaging: FHIR
+search order is undefined, and an EHR may split a chart across Bundles, pages and prefetch keys or send
+a resource twice. So each type's resources are put in one canonical order (by ``Type/id``), and of two
+copies of the same ``Type/id`` the same one is always kept (``_newer``).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +23,7 @@ def reference_of(resource: Resource) -> str:
 
 @dataclass
 class GatheredResources:
-    """Resources by type, in arrival order, with the fullUrl → reference map of any Bundle."""
+    """Resources by type, in canonical order (``gather``), with the fullUrl → reference map of any Bundle."""
 
     by_type: dict[str, list[Resource]] = field(default_factory=dict)
     full_urls: dict[str, str] = field(default_factory=dict)
@@ -52,8 +59,10 @@ def _flatten(item: Any, full_url: str | None, found: list[tuple[str | None, Reso
 def gather(items: Iterable[Any]) -> GatheredResources:
     """Flatten Bundles (searchset, collection, transaction, batch, nested) and single resources.
 
-    The same ``Type/id`` seen twice is kept once: the copy with the later ``meta.lastUpdated``
-    (or the later arrival when neither says), and the duplicate is noted.
+    The same ``Type/id`` seen twice is kept once: the copy with the later ``meta.lastUpdated``, then
+    the higher ``meta.versionId``, then (copies that say neither, and differ) the one whose canonical JSON
+    sorts last, so the choice never depends on arrival order; the duplicate is noted. Each type's
+    resources are then sorted by ``Type/id`` (resources without an id by their canonical JSON).
     """
     found: list[tuple[str | None, Resource]] = []
     for item in items:
@@ -69,15 +78,43 @@ def gather(items: Iterable[Any]) -> GatheredResources:
             position = index.get(ref)
             if position is not None:
                 gathered.duplicates.append(ref)
-                if _last_updated(resource) >= _last_updated(bucket[position]):
+                if _newer(resource, bucket[position]):
                     bucket[position] = resource
                 continue
             index[ref] = len(bucket)
         bucket.append(resource)
+    for resource_type, bucket in gathered.by_type.items():
+        gathered.by_type[resource_type] = sorted(bucket, key=_canonical_position)
     return gathered
 
 
-def _last_updated(resource: Resource) -> str:
+def _canonical_position(resource: Resource) -> tuple[int, str, str]:
+    """Resources with an id by id; those without (rare: a server always gives one) after, by content."""
+    resource_id = resource.get("id")
+    if isinstance(resource_id, str) and resource_id:
+        return 0, resource_id, ""
+    return 1, "", _canonical_json(resource)
+
+
+def _canonical_json(resource: Resource) -> str:
+    return json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _meta(resource: Resource, member: str) -> str:
     meta = resource.get("meta")
-    value = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    value = meta.get(member) if isinstance(meta, dict) else None
     return value if isinstance(value, str) else ""
+
+
+def _version_key(version: str) -> tuple[int, int, str]:
+    return (1, int(version), "") if version.isdigit() and len(version) < 19 else (0, 0, version)
+
+
+def _newer(candidate: Resource, kept: Resource) -> bool:
+    """Whether ``candidate`` replaces ``kept`` (same ``Type/id``): later lastUpdated, higher versionId,
+    then the canonical JSON that sorts last; identical copies keep the first."""
+    ours = (_meta(candidate, "lastUpdated"), _version_key(_meta(candidate, "versionId")))
+    theirs = (_meta(kept, "lastUpdated"), _version_key(_meta(kept, "versionId")))
+    if ours != theirs:
+        return ours > theirs
+    return candidate is not kept and _canonical_json(candidate) > _canonical_json(kept)

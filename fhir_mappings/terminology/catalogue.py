@@ -10,7 +10,7 @@ from fhir_mappings.terminology.local_procedures import PROCEDURES, RESECTION_ORD
 from fhir_mappings.terminology.local_results import RESULT_CODE_SYSTEMS
 from fhir_mappings.terminology.local_staging import STAGING_CODE_SYSTEMS
 from fhir_mappings.terminology.model import LocalCodeSystem, ValueSetDef
-from fhir_mappings.terminology.observation_kinds import OBSERVATION_CODE_VS
+from fhir_mappings.terminology.observation_kinds import OBSERVATION_CODE_VS, PREFETCH_OBSERVATION_CODE_VS
 
 LOCAL_CODE_SYSTEMS: tuple[LocalCodeSystem, ...] = (
     *STAGING_CODE_SYSTEMS, *BIOLOGY_CODE_SYSTEMS, *RESULT_CODE_SYSTEMS, OBSERVATION_CODES, PROCEDURES,
@@ -36,6 +36,7 @@ VALUE_SETS: tuple[ValueSetDef, ...] = (
     vs.IMAGING_MODALITY_VS,
     vs.FUNCTIONAL_IMAGING_VS,
     vs.EQUIVOCAL_VS,
+    vs.FOCUS_RESOLUTION_VS,
     vs.HISTOLOGIC_CATEGORY_VS,
     vs.DIFFERENTIATION_GRADE_VS,
     vs.INPC_VS,
@@ -53,4 +54,6 @@ VALUE_SETS: tuple[ValueSetDef, ...] = (
     rvs.COG_2021_RISK_VS,
     rvs.RISK_GENERIC_VS,
     rvs.CLASSIFIER_METHOD_VS,
+    # the services' compact prefetch
+    PREFETCH_OBSERVATION_CODE_VS,
 )

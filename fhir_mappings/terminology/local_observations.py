@@ -37,6 +37,10 @@ OBSERVATION_CODES = LocalCodeSystem(
         _obs("primary-tumour-site", "Primary tumour body compartment",
              f"The INRGSS body compartment of a primary tumour ({MONCLAIR}); value from body-compartment, side in a "
              "laterality component. Used when Condition.bodySite does not map to a compartment."),
+        _obs("idrf-summary-all-primaries", "Image-defined risk factors: overall call for every primary",
+             f"The radiologist's overall IDRF call over all synchronous primaries: absent is 'no IDRF on any "
+             f"primary' (it stands for each primary's call), present is 'an IDRF on at least one primary' "
+             f"({MONCLAIR}: multifocal primaries are each staged, the greatest extent reported). {PRESENCE_VALUE}"),
         _obs("idrf-summary", "Image-defined risk factors: overall call",
              f"The radiologist's overall IDRF call for one primary: present when at least one of the 20 IDRFs "
              f"is present, absent when the report states that none is ({MONCLAIR}). {PRESENCE_VALUE}"),

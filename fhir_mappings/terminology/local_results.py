@@ -134,6 +134,30 @@ CLASSIFIER_METHOD = LocalCodeSystem(
     ),
 )
 
+# ---- data-quality --------------------------------------------------------------------------------
+
+DATA_QUALITY = LocalCodeSystem(
+    name="data-quality",
+    title="Data-quality problems behind a neuroblastoma classification",
+    description=(
+        "Problems in the record that a result rests on, named so a clinician can fix the record: the code of "
+        "the warning in the card, the CLI and the audit record, and a meta.tag of the stage and risk "
+        "Observations the service writes (docs/clinical-rules.md, 'Real EHR records')."
+    ),
+    concepts=(
+        Concept("implausible-date", "Implausible date on record",
+                "A diagnosis before the birth date, a diagnosis or birth after the day of the call, or an onset age "
+                "that is not a possible age: the age at diagnosis is not used (Cohn 2009 thresholds undecided)."),
+        Concept("diagnosis-dates-disagree", "Diagnosis dates disagree",
+                "Several neuroblastoma Conditions give diagnosis dates on both sides of an age threshold that "
+                "changes a result: onsets that disagree leave it undetermined; a later recorded date set aside "
+                "by the rule (earliest onset) would change it."),
+        Concept("equivocal-focus-unresolved", "Equivocal focus without a recorded resolution",
+                "The metastatic work-up is reported negative but an equivocal focus has no recorded confirmation "
+                "or exclusion by cross-sectional imaging or biopsy (Brisse 2011)."),
+    ),
+)
+
 RESULT_CODE_SYSTEMS: tuple[LocalCodeSystem, ...] = (
-    INRG_PRETREATMENT_GROUP, INRG_2009_RISK, COG_2021_RISK, CLASSIFIER_METHOD,
+    INRG_PRETREATMENT_GROUP, INRG_2009_RISK, COG_2021_RISK, CLASSIFIER_METHOD, DATA_QUALITY,
 )

@@ -305,6 +305,14 @@ FUNCTIONAL_IMAGING = LocalCodeSystem(
                 f"M/MS, but a single equivocal focus must be confirmed by other imaging or biopsy ({BRISSE}). "
                 "Used as Observation.interpretation.",
                 (("use", "interpretation"),)),
+        Concept("focus-ruled-out", "Equivocal focus ruled out",
+                "Value of a metastatic-site Observation: the equivocal focus at this site was ruled out by "
+                f"cross-sectional imaging or biopsy ({BRISSE}); means absent, whatever the dates.",
+                (("use", "value"),)),
+        Concept("focus-confirmed", "Equivocal focus confirmed",
+                "Value of a metastatic-site Observation: the equivocal focus at this site was confirmed as "
+                f"metastatic by cross-sectional imaging or biopsy ({BRISSE}); means present, whatever the dates.",
+                (("use", "value"),)),
     ),
 )
 

@@ -24,6 +24,7 @@ class ObservationKind(Enum):
     PRIMARY_TUMOUR_SITE = "primary-tumour-site"
     IDRF = "idrf"
     IDRF_SUMMARY = "idrf-summary"
+    IDRF_ALL_PRIMARIES = "idrf-summary-all-primaries"
     MULTIFOCALITY = "multifocality"
     EFFUSION = "effusion"
     TUMOUR_EXTENSION = "tumour-extension"
@@ -65,6 +66,7 @@ _FACT: Mapping[ObservationKind, FactKey] = {
     K.PRIMARY_TUMOUR_SITE: FactKey.PRIMARY_TUMOUR,
     K.IDRF: FactKey.IDRF,
     K.IDRF_SUMMARY: FactKey.IDRF,
+    K.IDRF_ALL_PRIMARIES: FactKey.IDRF,
     K.MULTIFOCALITY: FactKey.MULTIFOCALITY,
     K.EFFUSION: FactKey.EFFUSIONS,
     K.TUMOUR_EXTENSION: FactKey.EXTENSION,
@@ -99,6 +101,8 @@ FACTS_NOT_FROM_OBSERVATIONS: frozenset[FactKey] = frozenset({
     FactKey.STAGE,  # the INRGSS stage is computed, never read
     FactKey.SCA,  # COG 2021 SCA status is derived from the 1p and 11q calls
     FactKey.AGE, FactKey.BIRTH_DATE, FactKey.DIAGNOSIS_DATE,  # Patient.birthDate, Condition.onset/recordedDate
+    FactKey.ATTRIBUTION,  # Observation.focus or body site and side of other Observations
+    FactKey.EQUIVOCAL_FOCUS,  # a metastatic-site report after an equivocal focus
 })
 
 _obs = OBSERVATION_CODES.code
@@ -107,6 +111,7 @@ _KIND_OF: tuple[tuple[Code, ObservationKind], ...] = (
     (_obs("primary-tumour-site"), K.PRIMARY_TUMOUR_SITE),
     *((IDRF.code(c.value), K.IDRF) for c in IdrfCode),
     (_obs("idrf-summary"), K.IDRF_SUMMARY),
+    (_obs("idrf-summary-all-primaries"), K.IDRF_ALL_PRIMARIES),
     (IDRF.code(RecordedCondition.MULTIFOCAL_PRIMARY.value), K.MULTIFOCALITY),
     (IDRF.code(RecordedCondition.PLEURAL_EFFUSION.value), K.EFFUSION),
     (IDRF.code(RecordedCondition.ASCITES.value), K.EFFUSION),
@@ -150,4 +155,18 @@ OBSERVATION_CODE_VS = ValueSetDef(
         "derive the MYCN call (product decision 11)."
     ),
     members=tuple(code for code, _ in _KIND_OF),
+)
+
+#: The compact ``observations`` prefetch (``code:in``): every code the rules read, and the codes of the
+#: results this service writes (so that its earlier results come back and need no new action).
+PREFETCH_OBSERVATION_CODE_VS = ValueSetDef(
+    name="prefetch-observation-code",
+    title="Observation codes of the neuroblastoma services' prefetch",
+    description=(
+        "The Observation codes the neuroblastoma-staging services ask for: every code the rules read "
+        "(observation-code) and the codes of the stage and risk results the service writes. The compact "
+        "prefetch declaration searches Observation?code:in= this ValueSet."
+    ),
+    members=(*OBSERVATION_CODE_VS.members, std.NCIT_INRGSS, _obs("inrg-2009-risk-group"),
+             _obs("cog-2021-risk-group"), _obs("risk-group")),
 )

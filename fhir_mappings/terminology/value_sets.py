@@ -396,6 +396,13 @@ FUNCTIONAL_IMAGING_VS = value_set(
     "functional-imaging-finding", "Functional imaging result for bone and bone marrow",
     "MIBG, 99mTc-MDP and FDG-PET results for bone and for bone marrow (INRGSS MS).", _FINDING,
 )
+FOCUS_RESOLUTION_VS = ValueSetDef("focus-resolution", "Resolution of an equivocal focus",
+                                  "Values of a metastatic-site Observation that resolve an equivocal focus at its "
+                                  "site: ruled out (absent) or confirmed (present) (Brisse 2011).",
+                                  (FUNCTIONAL_IMAGING.code("focus-ruled-out"),
+                                   FUNCTIONAL_IMAGING.code("focus-confirmed")))
+FOCUS_RESOLUTION_BY_CODING = {FUNCTIONAL_IMAGING.code("focus-ruled-out").key: Presence.ABSENT,
+                              FUNCTIONAL_IMAGING.code("focus-confirmed").key: Presence.PRESENT}
 EQUIVOCAL_VS = ValueSetDef("equivocal", "Equivocal focus",
                            "Observation.interpretation marking an equivocal, unconfirmed focus (Brisse 2011).",
                            (FUNCTIONAL_IMAGING.code("equivocal-focus"),))

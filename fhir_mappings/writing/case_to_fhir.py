@@ -19,8 +19,9 @@ implementation guide's examples are made. The conventions, one place each:
 * **Ids**: stable, ``{prefix}{patient}`` for the Patient and ``{prefix}{patient}-{fact}`` for the rest
   (e.g. ``nb-l1-low-mycn``), so a transaction Bundle PUTs the same resources every time.
 
-Limit (the reader's model, documented in docs/implementation-guide.md): IDRFs, extensions and the
-overall IDRF call are read as the first primary's, so those of a second multifocal primary are merged.
+Several primaries (guide 6.6): each primary's IDRFs, overall IDRF call and extensions carry ``focus`` →
+its primary-site Observation; findings the case leaves untied (``Case.unattributed``) are written without
+one, and the call over every primary as ``idrf-summary-all-primaries``.
 """
 
 from __future__ import annotations
@@ -59,7 +60,6 @@ from neuroblastoma.case import (
     MarrowMethod,
     MetastasisFinding,
     NodalFinding,
-    PrimaryTumour,
     TumourExtension,
 )
 from neuroblastoma.facts import Presence
@@ -154,28 +154,41 @@ class _BundleWriter:
     # -- facts ---------------------------------------------------------------------------------
 
     def primaries(self) -> None:
+        """Each primary's site; its IDRFs, overall call and extensions, tied to it by ``focus`` (a reference to
+        its primary-site Observation) when there are several; untied findings without one (guide 6.6)."""
         case = self.case
+        several = len(case.primaries) > 1
         for index, primary in enumerate(case.primaries):
-            first = index == 0
+            site = None
             if primary.compartment is not None:
-                self.observation(
+                site = self.observation(
                     f"primary-{index + 1}", _obs("primary-tumour-site"), IMAGING,
                     {"valueCodeableConcept": concept(vs.COMPARTMENT_CODING[primary.compartment])},
                     component=side_components(primary.side),
                 )
-            # The reader attaches IDRFs, extensions and the overall call to the first primary.
-            self._idrfs(primary, "" if first else f"primary-{index + 1}-")
+            focus = [{"reference": f"Observation/{site['id']}"}] if several and site is not None else None
+            self._idrfs(primary.idrf_summary, primary.idrfs, primary.extensions,
+                        "" if index == 0 else f"primary-{index + 1}-", focus)
+        untied = case.unattributed
+        for call in untied.idrf_calls:
+            self.known("untied-idrf-summary", _obs("idrf-summary"), IMAGING, call.presence)
+        self._idrfs(Presence.UNKNOWN, untied.idrfs, untied.extensions, "untied-", None)
+        self.known("idrf-summary-all-primaries", _obs("idrf-summary-all-primaries"), IMAGING,
+                   case.idrf_all_primaries.presence)
         multifocal = vs.RECORDED_CONDITION_CODING[RecordedCondition.MULTIFOCAL_PRIMARY]
         self.known("multifocal", multifocal, IMAGING, case.multifocal)
 
-    def _idrfs(self, primary: PrimaryTumour, prefix: str) -> None:
-        self.known(f"{prefix}idrf-summary", _obs("idrf-summary"), IMAGING, primary.idrf_summary)
-        for finding in primary.idrfs:
-            self._idrf(finding, prefix)
-        for extension in primary.extensions:
-            self._extension(extension, prefix)
+    def _idrfs(self, summary: Presence, idrfs: tuple[IdrfFinding, ...], extensions: tuple[TumourExtension, ...],
+               prefix: str, focus: list[dict[str, str]] | None) -> None:
+        if summary.known:
+            self.observation(f"{prefix}idrf-summary", _obs("idrf-summary"), IMAGING, presence_value(summary),
+                             focus=focus)
+        for finding in idrfs:
+            self._idrf(finding, prefix, focus)
+        for extension in extensions:
+            self._extension(extension, prefix, focus)
 
-    def _idrf(self, finding: IdrfFinding, prefix: str) -> None:
+    def _idrf(self, finding: IdrfFinding, prefix: str, focus: list[dict[str, str]] | None) -> None:
         parts = []
         if finding.structure is not None:
             parts.append(component(_obs("idrf-structure-kind"),
@@ -186,16 +199,17 @@ class _BundleWriter:
         if finding.spinal_canal is not None:
             parts += spinal_components(finding.spinal_canal)
         self.observation(f"{prefix}{finding.code.value.lower()}", vs.IDRF_CODING[finding.code], IMAGING,
-                         presence_value(finding.status), component=parts)
+                         presence_value(finding.status), component=parts, focus=focus)
 
-    def _extension(self, extension: TumourExtension, prefix: str) -> None:
+    def _extension(self, extension: TumourExtension, prefix: str, focus: list[dict[str, str]] | None) -> None:
         parts = [component(_obs("compartment"),
                            {"valueCodeableConcept": concept(vs.COMPARTMENT_CODING[extension.compartment])})]
         parts += side_components(extension.side)
         if extension.contiguous.known:
             parts.append(component(_obs("contiguous"), presence_value(extension.contiguous)))
         self.observation(f"{prefix}extension-{extension.compartment.value}-{extension.side.value}",
-                         _obs("tumour-extension"), IMAGING, presence_value(Presence.PRESENT), component=parts)
+                         _obs("tumour-extension"), IMAGING, presence_value(Presence.PRESENT), component=parts,
+                         focus=focus)
 
     def lymph_nodes(self) -> None:
         for node in self.case.lymph_nodes:
@@ -213,8 +227,11 @@ class _BundleWriter:
 
     def _metastasis(self, finding: MetastasisFinding) -> None:
         site = concept(SITE_BODY_STRUCTURE.get(finding.site), vs.METASTATIC_SITE_CODING[finding.site])
-        self.observation(f"metastasis-{finding.site.value}", _obs("metastatic-site"), IMAGING,
-                         presence_value(finding.status), bodySite=site,
+        value = presence_value(finding.status)
+        if finding.resolves_focus and finding.status.known:  # "focus ruled out" / "focus confirmed" (guide 6.8)
+            resolution = "focus-confirmed" if finding.status is Presence.PRESENT else "focus-ruled-out"
+            value = {"valueCodeableConcept": concept(FUNCTIONAL_IMAGING.code(resolution))}
+        self.observation(f"metastasis-{finding.site.value}", _obs("metastatic-site"), IMAGING, value, bodySite=site,
                          interpretation=equivocal() if finding.equivocal else None)
 
     def bone_marrow(self) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from fhir_mappings.reading.case_reader import CaseReading
 from fhir_mappings.results_codes import STAGE_CODINGS, risk_coding
 from fhir_mappings.terminology import result_value_sets as rvs
+from fhir_mappings.terminology.local_results import DATA_QUALITY
 from fhir_mappings.terminology.model import Code
 from neuroblastoma.classification import RISK_SCHEMAS, STAGING_SYSTEMS
 from neuroblastoma.results import Classification, RiskResult, StageResult, Trace
@@ -118,12 +119,28 @@ def risk_observation(result: RiskResult, reading: CaseReading, effective: dateti
     return resource
 
 
+DATA_QUALITY_CODES = frozenset(concept.code for concept in DATA_QUALITY.concepts)
+
+
+def _with_data_quality(resource: dict[str, Any], result: Classification) -> dict[str, Any]:
+    """A result resting on a record with a data-quality problem says so: a ``meta.tag`` from our data-quality
+    CodeSystem per problem, and its message in the note."""
+    problems = [w for w in result.all_warnings if w.code in DATA_QUALITY_CODES]
+    if problems:
+        meta = resource.setdefault("meta", {})
+        meta["tag"] = [DATA_QUALITY.code(code).coding() for code in dict.fromkeys(w.code for w in problems)]
+        resource["note"][0]["text"] += " Data quality: " + " ".join(w.message for w in problems)
+    return resource
+
+
 def result_resources(result: Classification, reading: CaseReading, effective: datetime) -> tuple[ResultResource, ...]:
     """One Observation per staging system, then one per risk schema, in registration order."""
     stages = tuple(ResultResource(stage.system, STAGING_SYSTEMS.get(stage.system).stage_label,
-                                  stage_observation(stage, reading, effective, result.ruleset), stage.determinate)
+                                  _with_data_quality(stage_observation(stage, reading, effective, result.ruleset),
+                                                     result), stage.determinate)
                    for stage in result.stages)
     risks = tuple(ResultResource(risk.schema, f"{RISK_SCHEMAS.get(risk.schema).title} risk group",
-                                 risk_observation(risk, reading, effective, result.ruleset), risk.outcome is not None)
+                                 _with_data_quality(risk_observation(risk, reading, effective, result.ruleset), result),
+                                 risk.outcome is not None)
                   for risk in result.risks)
     return (*stages, *risks)

@@ -85,7 +85,7 @@ def test_the_missing_data_card_links_the_worksheet_when_radiology_decides(servic
     cards = _cards(service, "nb-indeterminate-equivocal")
     [missing] = [c for c in cards if "cannot be assigned yet" in c["summary"]]
     assert missing["links"][0]["type"] == "smart" and missing["links"][0]["url"].endswith("view=worksheet")
-    assert "MIBG" in missing["summary"]
+    assert "confirmation of the focus" in missing["summary"]  # radiology's to record: the worksheet link
 
 
 def test_escape_inline_neutralises_markup_but_keeps_dates_readable() -> None:

@@ -44,9 +44,10 @@ def discovered(service: Service) -> dict:
     return assert_valid_discovery(reply.json)
 
 
-def test_discovery_lists_our_three_services_with_their_hooks(discovered: dict) -> None:
+def test_discovery_lists_our_services_with_their_hooks(discovered: dict) -> None:
     hooks = {entry["id"]: entry["hook"] for entry in discovered["services"]}
-    assert hooks == {STAGING: "patient-view", RESECTION: "order-sign", RESECTION_SELECT: "order-select"}
+    assert hooks == {STAGING: "patient-view", f"{STAGING}-compact": "patient-view", RESECTION: "order-sign",
+                     RESECTION_SELECT: "order-select"}
 
 
 @pytest.mark.parametrize("profile", [SANDBOX, EPIC, ORACLE], ids=lambda p: p.name)
@@ -117,7 +118,10 @@ def _check_in_recommended_subset(template: str) -> None:
             assert not modifier and value in _ALLOWED_TOKENS, f"reference parameter {name}={value}"
         elif base in _TOKEN_PARAMS:
             assert modifier in ("", "in"), f"token modifier :{modifier}"
-            assert all(_TOKEN_VALUE.match(v) for v in value.split(",")), f"token values system|code: {value}"
+            if modifier == "in":  # the value is a ValueSet's canonical URL
+                assert re.fullmatch(r"https://[A-Za-z0-9.\-]+(/[A-Za-z0-9.\-]+)+", value), f"{name}={value}"
+            else:
+                assert all(_TOKEN_VALUE.match(v) for v in value.split(",")), f"token values system|code: {value}"
         elif base in _DATE_PARAMS:
             assert _DATE_VALUE.match(value), f"date parameter {name}={value}"
         elif base == "_count":

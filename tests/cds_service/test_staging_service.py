@@ -56,6 +56,7 @@ COG_RISK_SYSTEM = f"{OUR_CODES}/cog-2021-risk"
 MISSING_FACT_WORDS = {
     "age-at-diagnosis": "dates of birth and diagnosis",
     "functional-imaging": "MIBG",
+    "equivocal-focus": "confirmation of the focus by cross-sectional imaging or biopsy",
     "bone-marrow": "bone marrow",
     "mycn": "MYCN",
     "resection-extent": "extent of resection",

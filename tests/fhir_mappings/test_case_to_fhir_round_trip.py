@@ -33,7 +33,7 @@ from fhir_mappings.writing.elements import (
 )
 from neuroblastoma.anatomy import Compartment, Laterality
 from neuroblastoma.biology import MycnStatus
-from neuroblastoma.case import Case, ImagingModality, PrimaryTumour
+from neuroblastoma.case import Case, IdrfCall, ImagingModality, PrimaryTumour, Unattributed
 from neuroblastoma.case_json import case_from_json, case_to_json
 from neuroblastoma.classification import classify
 from neuroblastoma.facts import Presence
@@ -42,12 +42,18 @@ from tests.neuroblastoma import case_strategies as cs
 
 # ---- comparing cases ----------------------------------------------------------------------------
 
-_NOT_RULE_FIELDS = {"label", "source"}
+_NOT_RULE_FIELDS = {"label", "source", "idrfSummarySource"}
+
+
+# Lists whose order means nothing to the rules: the reader gives them in a canonical order (by resource id).
+_UNORDERED = {"metastases", "lymphNodes", "effusions", "idrfs", "extensions", "otherScas", "functionalImaging",
+              "idrfCalls"}
 
 
 def _strip(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in _NOT_RULE_FIELDS}
+        return {k: sorted(_strip(v), key=lambda item: json.dumps(item, sort_keys=True)) if k in _UNORDERED
+                else _strip(v) for k, v in value.items() if k not in _NOT_RULE_FIELDS}
     if isinstance(value, list):
         return [_strip(item) for item in value]
     return value
@@ -257,14 +263,22 @@ def _sites(draw: st.DrawFn) -> list[tuple[Compartment | None, Laterality]]:
 
 @st.composite
 def encodable_primaries(draw: st.DrawFn) -> tuple[PrimaryTumour, ...]:
-    """Primaries the reader can tell apart: distinct sites; IDRFs, extensions and the overall call on the
-    first (the reader's model), one of each IDRF code and extension site."""
-    sites = _sites(draw)
-    idrfs = draw(st.lists(cs.idrf_findings, max_size=4, unique_by=lambda f: f.code).map(tuple)
-                 | cs.every_idrf_itemised())
-    extensions = draw(st.lists(cs.tumour_extensions, max_size=2, unique_by=lambda e: (e.compartment, e.side)))
-    first = PrimaryTumour(sites[0][0], sites[0][1], tuple(extensions), idrfs, draw(cs.presences))
-    return (first, *(PrimaryTumour(compartment, side) for compartment, side in sites[1:]))
+    """Primaries the reader can tell apart (distinct sites), each with its own IDRFs (one of each code),
+    extensions (one per site) and overall call: with several, the encoder ties them by ``focus``."""
+    primaries = []
+    for compartment, side in _sites(draw):
+        idrfs = draw(st.lists(cs.idrf_findings, max_size=3, unique_by=lambda f: f.code).map(tuple)
+                     | cs.every_idrf_itemised())
+        extensions = draw(st.lists(cs.tumour_extensions, max_size=2, unique_by=lambda e: (e.compartment, e.side)))
+        primaries.append(PrimaryTumour(compartment, side, tuple(extensions), idrfs, draw(cs.presences)))
+    return tuple(primaries)
+
+
+# Untied findings the encoder can write so that the reader leaves them untied: IDRFs and overall calls
+# without focus, body site or side (an untied extension has a side, which may tie it).
+encodable_untied = st.builds(
+    Unattributed, idrfs=st.lists(cs.idrf_findings, max_size=2, unique_by=lambda f: f.code).map(tuple),
+    idrf_calls=st.lists(st.builds(IdrfCall, presence=cs.known_presences), max_size=1).map(tuple))
 
 
 def _unique(strategy: st.SearchStrategy[Any], key: Any, max_size: int = 3) -> st.SearchStrategy[tuple[Any, ...]]:
@@ -281,9 +295,14 @@ def encodable_cases(draw: st.DrawFn) -> Case:
         functional_imaging=_unique(cs.functional_imaging, lambda s: s.modality),
         effusions=_unique(cs.effusions, lambda e: e.kind, 2),
         other_scas=_unique(st.sampled_from(("17q gain", "3p loss", "4p loss", "1q gain", "2p gain")), lambda s: s),
+        idrf_all_primaries=st.builds(IdrfCall, presence=cs.presences),
+        unattributed=encodable_untied,
+        age_problem=st.none(), age_conflict=st.none(), set_aside_ages=st.just(()),
     ))
     if len(case.primaries) > 1:
         case = dataclasses.replace(case, multifocal=Presence.PRESENT)
+    else:
+        case = dataclasses.replace(case, unattributed=Unattributed())
     return case
 
 

@@ -128,6 +128,8 @@ def test_the_readme_recipe_names_what_these_tests_run() -> None:
     flat = " ".join(RECIPE.split())
     assert f"`iss` **`{SANDBOX_ISSUER}`**" in flat and f"`jku` **`{SANDBOX_JKU}`**" in flat
     assert "NBCDS_TRUST_SANDBOX_ISSUER=true" in RECIPE
+    resources = sum(len(json.loads(path.read_text())["entry"]) for path in EXAMPLES)
+    assert f"# {len(EXAMPLES)} example patients ({resources} resources) loaded into" in RECIPE  # its sample output
 
 
 def test_a_server_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> None:

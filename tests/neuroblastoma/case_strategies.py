@@ -46,6 +46,7 @@ from neuroblastoma.case import (
     Evidence,
     FactKey,
     FunctionalImaging,
+    IdrfCall,
     ImagingModality,
     MarrowAssessment,
     MarrowMethod,
@@ -53,7 +54,9 @@ from neuroblastoma.case import (
     MetastaticSite,
     NodalFinding,
     PrimaryTumour,
+    SetAsideAge,
     TumourExtension,
+    Unattributed,
 )
 from neuroblastoma.facts import Presence
 from neuroblastoma.idrf import IdrfCode, IdrfFinding, SpinalCanalFinding, StructureKind, StructureRelation
@@ -208,10 +211,19 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "ms_symptoms": presences,
     "resection": st.sampled_from(ResectionExtent),
     "evidence": small_tuples(evidence, 2),
+    "idrf_all_primaries": st.just(IdrfCall()) | st.builds(IdrfCall, presence=presences, source=sources),
+    "unattributed": st.just(Unattributed()) | st.builds(
+        Unattributed, idrfs=small_tuples(idrf_findings, 2), extensions=small_tuples(tumour_extensions, 1),
+        idrf_calls=small_tuples(st.builds(IdrfCall, presence=presences, source=sources), 1)),
+    "age_problem": weighted(None, "the onset of Condition/x is after today"),
+    "age_conflict": weighted(None, "the neuroblastoma Conditions give different onsets"),
+    "set_aside_ages": st.just(()) | st.tuples(st.builds(
+        SetAsideAge, source=st.just("Condition/recorded"), basis=st.just("recorded later, no onset"),
+        min_days=st.sampled_from((300, 364, 365, 546, 547, 800)), max_days=st.just(900))),
 }
 AGE_FIELDS = ("birth_date", "diagnosis_date", "age_days", "age_days_max")
 STAGING_FIELDS = ("primaries", "multifocal", "lymph_nodes", "metastases", "metastatic_survey", "bone_marrow",
-                  "functional_imaging", "primary_mibg_avid", "effusions")
+                  "functional_imaging", "primary_mibg_avid", "effusions", "idrf_all_primaries", "unattributed")
 _CASE_FIELDS = {f.name for f in dataclasses.fields(Case)}
 assert set(FIELD_STRATEGIES) | set(AGE_FIELDS) == _CASE_FIELDS, "cases() must draw every field of Case"
 

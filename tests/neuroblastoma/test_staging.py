@@ -215,12 +215,12 @@ EQUIVOCAL_LIVER = MetastasisFinding(MetastaticSite.LIVER, U, equivocal=True)
 
 DISTANT_ROWS = [
     row("single-equivocal-bone-focus-needs-confirmation", localized(metastases=(EQUIVOCAL_BONE,)), (L1, M),
-        F.METASTASES, warnings=("equivocal-focus",), step="needs confirmation by other imaging or biopsy"),
+        F.EQUIVOCAL_FOCUS, warnings=("equivocal-focus",), step="needs confirmation by other imaging or biopsy"),
     row("single-equivocal-liver-focus-infant", ms_infant(metastases=(EQUIVOCAL_LIVER,), metastatic_survey=A),
-        (L1, MS), F.METASTASES, warnings=("equivocal-focus",)),
+        (L1, MS), F.EQUIVOCAL_FOCUS, warnings=("equivocal-focus",)),
     row("equivocal-mibg-scan-alone", localized(functional_imaging=(
         FunctionalImaging(ImagingModality.MIBG, bone=P, bone_marrow=A, equivocal=True),)), (L1, M),
-        F.FUNCTIONAL_IMAGING, warnings=("equivocal-focus",)),
+        F.EQUIVOCAL_FOCUS, warnings=("equivocal-focus",)),
     row("one-unequivocal-bone-site-is-m", localized(metastases=(MetastasisFinding(MetastaticSite.BONE, P),)),
         (M,), decided_by=(F.METASTASES,)),
     row("axillary-nodes-are-distant", localized(lymph_nodes=nodes(NodalRegion.AXILLARY)), (M,),

@@ -28,9 +28,16 @@ DETAIL_LIMIT = 1500
 SHOWN_ITEMS = 3  # attention items shown in the card; the app shows all
 
 
+# Warnings a clinician must see before opening the card: they qualify the result itself (the diagnosis
+# date it rests on). Shown in the summary, right after the stage.
+SUMMARY_WARNINGS = {"diagnosis-dates-disagree": "⚠ diagnosis dates disagree",
+                    "implausible-date": "⚠ implausible date on record"}
+
+
 def stage_risk_summary(result: Classification, primary_schema: str, first: Attention | None = None) -> str:
     """``INRG stage L2 · COG intermediate risk · INRG group D (low) · schemas disagree``."""
-    stage_part = stage_title(result.stage)
+    flags = dict.fromkeys(SUMMARY_WARNINGS[w.code] for w in result.all_warnings if w.code in SUMMARY_WARNINGS)
+    stage_part = " · ".join([stage_title(result.stage), *flags])
     if all(risk.out_of_scope for risk in result.risks):
         schemas = " and ".join(schema_of(risk).short_title for risk in result.risks)
         parts = [stage_part, f"ganglioneuroma (mature): benign, outside {schemas} risk schemas"]
