@@ -228,6 +228,10 @@ async function handle(req, res) {
       res.setHeader(name, value);
     }
     if (req.method === 'OPTIONS') {
+      // Private Network Access: Chromium asks before a public page (the hosted sandbox) reads a loopback server.
+      if (req.headers['access-control-request-private-network'] === 'true') {
+        res.setHeader('Access-Control-Allow-Private-Network', 'true');
+      }
       res.writeHead(204);
       res.end();
       return;

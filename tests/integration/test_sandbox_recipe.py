@@ -86,9 +86,11 @@ def test_every_example_patient_is_loaded(loaded: FhirEngine) -> None:
 def test_the_fhir_server_answers_a_browser_as_the_sandbox_needs(loaded: FhirEngine) -> None:
     preflight = requests.options(f"{loaded.base_url}/Observation/_search", timeout=10, headers={
         "Origin": SANDBOX_PAGE, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type"})
+        "Access-Control-Request-Headers": "authorization,content-type",
+        "Access-Control-Request-Private-Network": "true"})  # Chromium, from the hosted sandbox to loopback
     assert preflight.status_code in (200, 204)
     assert preflight.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX_PAGE)
+    assert preflight.headers["Access-Control-Allow-Private-Network"] == "true"
     allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
     assert "authorization" in allowed and "content-type" in allowed
     browser = {"Origin": SANDBOX_PAGE, "Accept": "application/json+fhir"}
