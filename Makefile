@@ -9,7 +9,7 @@ NPM_STAMP := $(FHIR_SERVER_DIR)/node_modules/.installed
 BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 
-.PHONY: run shell test lint bench soak soak-memory clean system-packages test-fhir-server screenshots
+.PHONY: run shell test lint bench soak soak-memory clean system-packages test-fhir-server screenshots package
 
 # Progress lines instead of pip's hundreds (or a silent --quiet minute): a first install downloads about 90 packages.
 $(STAMP): pyproject.toml
@@ -67,6 +67,10 @@ test-fhir-server: $(NPM_STAMP)
 screenshots: $(STAMP) $(NPM_STAMP) $(BROWSER_STAMP) system-packages
 	$(PY) -m tests.browser.screenshots docs/images
 
+# The FHIR NPM package (docs/fhir-package.md): dist/package.tgz, every resource generated from the live tables.
+package: $(STAMP)
+	$(PY) -m fhir_package package --out dist/package.tgz
+
 test: lint $(NPM_STAMP) $(BROWSER_STAMP) system-packages
 	$(PY) -m pytest
 
@@ -88,4 +92,5 @@ soak-memory: $(STAMP)
 	$(PY) -m soak.memory --requests 1000
 
 clean:
-	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules $(BROWSER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules $(BROWSER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis \
+		dist/package.tgz
