@@ -1,4 +1,5 @@
-"""The project's FHIR NPM package, built from the live tables (``make package``; docs/fhir-package.md).
+"""The project's FHIR NPM package and its documentation site, built from the live tables (``make package``,
+``make docs``; docs/fhir-package.md).
 
 A build tool above the three layers: it reads the terminology, the readers' and writers' tables, the worksheet
 and the example patients, and nothing imports it back. Everything it publishes is generated, so a new
@@ -11,4 +12,5 @@ without an edit here.
 - ``examples``: the example patients' resources and the results the service writes for each.
 - ``contents``: every resource of the package; ``implementation_guide``: the ImplementationGuide listing them.
 - ``npm``: package.json, .index.json and the reproducible package.tgz; ``conformance``: examples against profiles.
+- ``site_pages``, ``site_build``: a Markdown page per resource, and the MkDocs site with the docs.
 """

@@ -1,12 +1,14 @@
-"""Build the FHIR package (``make package``).
+"""Build the FHIR package (``make package``) or the documentation site (``make docs``).
 
     python -m fhir_package                      # dist/package.tgz
     python -m fhir_package --out PATH           # elsewhere
+    python -m fhir_package site [--out site]    # the static documentation site (MkDocs), offline
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -30,12 +32,29 @@ def _package(out: Path) -> int:
     return 0
 
 
+def _site(out: Path) -> int:
+    from mkdocs.exceptions import Abort  # MkDocs only when the site is built
+
+    from fhir_package.site_build import build_site
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")  # MkDocs' warnings, named
+    try:
+        pages = build_site(out)
+    except Abort as error:  # strict: a broken link or anchor (the warnings above name it)
+        print(f"the site was not built: {error}", file=sys.stderr)
+        return 1
+    print(f"{out}: {pages} pages (open {out / 'index.html'})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fhir_package", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", nargs="?", choices=("package",), default="package")
-    parser.add_argument("--out", type=Path, help="where to write package.tgz (default dist/package.tgz)")
+    parser.add_argument("what", nargs="?", choices=("package", "site"), default="package")
+    parser.add_argument("--out", type=Path, help="package.tgz, or the site's folder (default dist/package.tgz, site)")
     args = parser.parse_args(argv)
+    if args.what == "site":
+        return _site(args.out or ROOT / "site")
     return _package(args.out or ROOT / "dist" / "package.tgz")
 
 
