@@ -9,7 +9,7 @@ NPM_STAMP := $(FHIR_SERVER_DIR)/node_modules/.installed
 BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 
-.PHONY: run shell test lint bench soak soak-memory clean system-packages test-fhir-server screenshots
+.PHONY: run shell test lint bench soak soak-memory clean system-packages test-fhir-server screenshots package docs
 
 # Progress lines instead of pip's hundreds (or a silent --quiet minute): a first install downloads about 90 packages.
 $(STAMP): pyproject.toml
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@echo "==> [2/3] upgrading pip in $(VENV)"
 	@$(PY) -m pip install --quiet --upgrade pip
 	@echo "==> [3/3] installing neuroblastoma-cds and its dependencies into $(VENV) (downloads about 90 packages on a first run)"
-	@$(PY) -m pip install --quiet -e '.[test,bench]'
+	@$(PY) -m pip install --quiet -e '.[test,bench,docs]'
 	@touch $(STAMP)
 	@echo "==> installed: $(VENV)/bin/nbcds (or \`make shell\` for a shell with it on PATH)"
 
@@ -67,6 +67,14 @@ test-fhir-server: $(NPM_STAMP)
 screenshots: $(STAMP) $(NPM_STAMP) $(BROWSER_STAMP) system-packages
 	$(PY) -m tests.browser.screenshots docs/images
 
+# The FHIR NPM package (docs/fhir-package.md): dist/package.tgz, every resource generated from the live tables.
+package: $(STAMP)
+	$(PY) -m fhir_package package --out dist/package.tgz
+
+# The documentation site, built offline with MkDocs (docs/fhir-package.md): site/, open site/index.html.
+docs: $(STAMP)
+	$(PY) -m fhir_package site --out site
+
 test: lint $(NPM_STAMP) $(BROWSER_STAMP) system-packages
 	$(PY) -m pytest
 
@@ -88,4 +96,5 @@ soak-memory: $(STAMP)
 	$(PY) -m soak.memory --requests 1000
 
 clean:
-	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules $(BROWSER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(FHIR_SERVER_DIR)/node_modules $(BROWSER_DIR)/node_modules .pytest_cache .ruff_cache .hypothesis \
+		dist/package.tgz site

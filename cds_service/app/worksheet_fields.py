@@ -17,12 +17,14 @@ from typing import Any
 
 from fhir_mappings.terminology import value_sets as vs
 from fhir_mappings.terminology.model import Code
+from fhir_mappings.terminology.systems import code_system_url
 from neuroblastoma.anatomy import Compartment, Laterality, NodalRegion
 from neuroblastoma.case import MetastaticSite
 from neuroblastoma.fact_descriptions import lower_first
 from neuroblastoma.idrf import IDRF_CATALOGUE, IdrfCode, IdrfDefinition, StructureKind, StructureRelation
 
-ANSWERS = "https://nbcds.example.org/fhir/CodeSystem/worksheet-answer"
+#: The worksheet's own answers (yes/no, present/absent, ...): published with the FHIR package (fhir_package).
+ANSWERS = code_system_url("worksheet-answer")
 S, R = StructureKind, StructureRelation
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fhir_mappings.reading.case_reader import CaseReading
+from fhir_mappings.terminology.systems import NBCDS_DEPRECATED_FHIR_BASE, NBCDS_FHIR_BASE
 
 
 def data_notes(reading: CaseReading) -> tuple[str, ...]:
@@ -22,5 +23,9 @@ def data_notes(reading: CaseReading) -> tuple[str, ...]:
                      + ", ".join(report.recorded_only) + ".")
     if report.other_patients:
         notes.append(f"{len(report.other_patients)} resource(s) about another patient were ignored.")
+    if report.deprecated_base:
+        notes.append(f"{len(report.deprecated_base)} resource(s) are coded under the deprecated base "
+                     f"{NBCDS_DEPRECATED_FHIR_BASE} (read as {NBCDS_FHIR_BASE}, the same codes): re-code them "
+                     "(implementation guide, section 1).")
     notes += list(report.notes)
     return tuple(dict.fromkeys(notes))  # a note is said once

@@ -1,7 +1,7 @@
 """The prefetch templates of our services, in the spec's recommended query subset.
 
 The Observation search names every code the rules read (token equality, comma = OR), so a patient's
-thousands of unrelated laboratory results are never transferred. Written out, that is about 3,800
+thousands of unrelated laboratory results are never transferred. Written out, that is about 4,300
 characters and 60 ``system|code`` pairs, which some EHRs refuse (a limit on a prefetch template's length,
 or on a code list spanning several systems). So a compact declaration is offered too (guide section 1):
 ``code:in`` our published ValueSet ``prefetch-observation-code``, which holds exactly those codes. A FHIR

@@ -47,7 +47,13 @@ from fhir_mappings.reading.observation_readers import READERS
 from fhir_mappings.reading.primaries import attribute, plan_primaries
 from fhir_mappings.reading.resources import GatheredResources, Resource, gather, reference_of
 from fhir_mappings.reading.validation import InvalidResource, Validation
-from fhir_mappings.reading.values import codings, observed_at, reference_target, well_formed_codings
+from fhir_mappings.reading.values import (
+    codings,
+    observed_at,
+    reference_target,
+    uses_deprecated_base,
+    well_formed_codings,
+)
 from fhir_mappings.results_codes import RESULT_OBSERVATION_CODINGS
 from fhir_mappings.terminology.model import CodingKey
 from fhir_mappings.terminology.observation_kinds import OBSERVATION_KIND_BY_CODING, ObservationKind
@@ -70,6 +76,8 @@ class MappingReport:
     recorded_only: tuple[str, ...] = ()
     other_patients: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    #: Resources whose code (or a Condition's body site) is under the deprecated base: read all the same.
+    deprecated_base: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,10 +136,19 @@ class ChartReader:
         self.ignored: list[str] = []
         self.recorded_only: list[str] = []
         self.existing_results: list[Resource] = []
+        self.deprecated_base: list[str] = []
+
+    def _note_deprecated_base(self, resource: Resource, concepts: Iterable[Any]) -> None:
+        """Remember a resource coded under the deprecated base (its codes are read as the canonical ones). Only
+        the code (and a Condition's body sites) is looked at: a cheap check, and where our codes usually are."""
+        if any(uses_deprecated_base(concept) for concept in concepts):
+            self.deprecated_base.append(reference_of(resource))
 
     def condition(self, condition: Resource, position: int) -> None:
         """A neuroblastoma diagnosis, a metastasis, or unrecognised; validated unless unrecognised."""
         ref = reference_of(condition)
+        sites = condition.get("bodySite")
+        self._note_deprecated_base(condition, [condition.get("code"), *(sites if isinstance(sites, list) else ())])
         if is_unread_condition(condition):
             self.unrecognised.append(ref)
             return
@@ -160,6 +177,7 @@ class ChartReader:
         """
         ref = reference_of(observation)
         code = observation.get("code")
+        self._note_deprecated_base(observation, [code])
         codes = well_formed_codings(code) if code is not None else None
         if codes is None:  # no code, or one too broken to tell what the Observation is about: validation decides
             if not self.validation.is_valid(position):
@@ -260,7 +278,7 @@ def read_case(items: Iterable[Any], patient_id: str | None = None, today: date |
         ignored_by_status=tuple(chart.ignored),
         preliminary=tuple(finding.source for finding in winners.values() if finding.preliminary),
         discordances=resolved.discordances, recorded_only=tuple(chart.recorded_only),
-        other_patients=tuple(other_patients), notes=tuple(notes))
+        other_patients=tuple(other_patients), notes=tuple(notes), deprecated_base=tuple(chart.deprecated_base))
     used = tuple(dict.fromkeys([*age_sources, *(finding.source for finding in winners.values())]))
     return CaseReading(assembled.case, f"Patient/{patient_id}" if patient_id else None,
                        reference_of(condition) if condition else None, condition is not None, report,

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fhir_mappings.terminology.model import CodingKey
+from fhir_mappings.terminology.systems import canonical_system, is_deprecated_alias
 from fhir_mappings.terminology.value_sets import PRESENCE_BY_CODING
 from neuroblastoma.facts import Presence
 
@@ -34,7 +35,8 @@ _INTERPRETATION_PRESENCE = {
 
 
 def codings(concept: Any) -> list[CodingKey]:
-    """``(system, code)`` of every coding in a CodeableConcept (or a list of them), in order."""
+    """``(system, code)`` of every coding in a CodeableConcept (or a list of them), in order; a system under the
+    deprecated base is read as the same system under the canonical one (``canonical_system``)."""
     found = []
     for item in concept if isinstance(concept, list) else [concept]:
         coding_list = item.get("coding") if isinstance(item, dict) else None
@@ -42,7 +44,7 @@ def codings(concept: Any) -> list[CodingKey]:
             if isinstance(coding, dict):
                 system, code = coding.get("system"), coding.get("code")
                 if system and code:
-                    found.append((str(system), str(code)))
+                    found.append((canonical_system(str(system)), str(code)))
     return found
 
 
@@ -63,7 +65,8 @@ def well_formed_codings(concept: Any) -> list[CodingKey] | None:
     """``codings`` of a CodeableConcept read before validation: None when its shape is too broken to tell.
 
     Absent is no codings; a CodeableConcept must be an object whose ``coding`` is a list of objects with
-    string ``system`` and ``code`` (each may be absent). Anything else is left to validation to report.
+    string ``system`` and ``code`` (each may be absent). Anything else is left to validation to report. The
+    deprecated base is read as the canonical one, as in ``codings``.
     """
     if concept is None:
         return []
@@ -82,8 +85,15 @@ def well_formed_codings(concept: Any) -> list[CodingKey] | None:
         if not (system is None or isinstance(system, str)) or not (code is None or isinstance(code, str)):
             return None
         if system and code:
-            keys.append((system, code))
+            keys.append((canonical_system(system), code))
     return keys
+
+
+def uses_deprecated_base(concept: Any) -> bool:
+    """True when a coding of the CodeableConcept is under the deprecated base (said in the data notes)."""
+    coding_list = concept.get("coding") if isinstance(concept, dict) else None
+    return isinstance(coding_list, list) and any(
+        isinstance(coding, dict) and is_deprecated_alias(coding.get("system")) for coding in coding_list)
 
 
 def presence_value(element: Resource) -> Presence | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
-from fhir_mappings.terminology.systems import code_system_url, value_set_url
+from fhir_mappings.terminology.systems import canonical_system, code_system_url, value_set_url
 
 PACKAGE_NAME = "neuroblastoma-cds"
 PUBLISHER = "nbcds (neuroblastoma-cds project)"
@@ -167,7 +167,8 @@ def first_match(table: Mapping[CodingKey, V], codings: Iterable[object]) -> V | 
     """The value of the first coding found in ``table``, or None if none is understood.
 
     ``codings`` holds FHIR ``Coding`` objects (anything with ``system`` and ``code`` attributes)
-    or ``(system, code)`` tuples, e.g. ``first_match(METASTATIC_SITE_BY_CODING, concept.coding or [])``.
+    or ``(system, code)`` tuples, e.g. ``first_match(METASTATIC_SITE_BY_CODING, concept.coding or [])``. A system
+    under the deprecated base is read as the canonical one (``systems.canonical_system``).
     """
     for coding in codings:
         if isinstance(coding, tuple):
@@ -175,7 +176,7 @@ def first_match(table: Mapping[CodingKey, V], codings: Iterable[object]) -> V | 
         else:
             system, code = getattr(coding, "system", None), getattr(coding, "code", None)
         if system and code:
-            value = table.get((str(system), str(code)))
+            value = table.get((canonical_system(str(system)), str(code)))
             if value is not None:
                 return value
     return None

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 # ---- Ours -------------------------------------------------------------------------------------
 
-#: The single canonical base of every CodeSystem and ValueSet this project publishes.
-NBCDS_FHIR_BASE = "https://nbcds.example.org/fhir"
+#: The single canonical base of every CodeSystem, ValueSet and profile this project publishes: a folder of the
+#: project's documentation site, where the FHIR package and a page per resource are published (``make docs``), so
+#: every canonical URL resolves. Changing it is this line plus the generators (``docs/fhir-package.md``).
+NBCDS_FHIR_BASE = "https://neuroblastoma-cds.github.io/fhir"
 NBCDS_CODE_SYSTEM_BASE = f"{NBCDS_FHIR_BASE}/CodeSystem"
 NBCDS_VALUE_SET_BASE = f"{NBCDS_FHIR_BASE}/ValueSet"
+
+#: The placeholder base used before the project had a published home, now a deprecated alias: data coded under
+#: it is still read, each code as the same code under ``NBCDS_FHIR_BASE`` (the codes never changed), with a data
+#: note counting the resources. Nothing is written under it. Implementation guide, section 1, "The canonical base
+#: and its deprecated alias".
+NBCDS_DEPRECATED_FHIR_BASE = "https://nbcds.example.org/fhir"
+_DEPRECATED_PREFIX = f"{NBCDS_DEPRECATED_FHIR_BASE}/"
 
 
 def code_system_url(name: str) -> str:
@@ -24,6 +33,18 @@ def code_system_url(name: str) -> str:
 def value_set_url(name: str) -> str:
     """The canonical URL of our ValueSet ``name``, e.g. ``.../ValueSet/metastatic-site``."""
     return f"{NBCDS_VALUE_SET_BASE}/{name}"
+
+
+def canonical_system(system: str) -> str:
+    """``system`` as the service reads it: under the deprecated alias, the same path under ``NBCDS_FHIR_BASE``."""
+    if system.startswith(_DEPRECATED_PREFIX):
+        return NBCDS_FHIR_BASE + system[len(NBCDS_DEPRECATED_FHIR_BASE):]
+    return system
+
+
+def is_deprecated_alias(system: object) -> bool:
+    """True for a system under the deprecated placeholder base (``NBCDS_DEPRECATED_FHIR_BASE``)."""
+    return isinstance(system, str) and system.startswith(_DEPRECATED_PREFIX)
 
 
 def is_ours(system: str) -> bool:

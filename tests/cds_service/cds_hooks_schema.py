@@ -133,7 +133,7 @@ _DEFS: dict[str, Any] = {
 
 CARDS_RESPONSE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://nbcds.example.org/schema/cds-hooks-2.0-response.json",
+    "$id": "https://neuroblastoma-cds.github.io/schema/cds-hooks-2.0-response.json",
     "title": "CDS Hooks 2.0 service response (as the neuroblastoma service must send it)",
     "$defs": _DEFS,
     **_object({"cards": {"type": "array", "items": {"$ref": "#/$defs/card"}}}, ("cards",)),
@@ -141,7 +141,7 @@ CARDS_RESPONSE_SCHEMA: dict[str, Any] = {
 
 DISCOVERY_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://nbcds.example.org/schema/cds-hooks-2.0-discovery.json",
+    "$id": "https://neuroblastoma-cds.github.io/schema/cds-hooks-2.0-discovery.json",
     "title": "CDS Hooks 2.0 discovery response",
     "$defs": {
         **_DEFS,

@@ -31,7 +31,7 @@ COMPACT = "neuroblastoma-staging-compact"
 def test_the_compact_declaration_is_short_and_lists_no_code() -> None:
     template = COMPACT_STAGING_PREFETCH["observations"]
     assert len(template) < 160 < 3000 < len(OBSERVATIONS)
-    assert "code:in=https://nbcds.example.org/fhir/ValueSet/prefetch-observation-code" in template
+    assert "code:in=https://neuroblastoma-cds.github.io/fhir/ValueSet/prefetch-observation-code" in template
     assert "|" not in template
     declaration = REGISTRY.get(COMPACT)
     assert declaration is not None and declaration.prefetch == COMPACT_STAGING_PREFETCH

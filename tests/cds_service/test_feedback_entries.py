@@ -20,7 +20,7 @@ from cds_service.store import (
 
 CARD = "7f1a0b52-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
 SUGGESTION = "0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b"
-REASON_SYSTEM = "https://nbcds.example.org/CodeSystem/override-reason"
+REASON_SYSTEM = "https://fhir.hospital.example/CodeSystem/override-reason"
 
 ACCEPTED: dict[str, Any] = {
     "card": CARD,

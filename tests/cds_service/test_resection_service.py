@@ -26,7 +26,7 @@ from tests.cds_service.client_simulator import (
 
 RESECTION = "neuroblastoma-resection-check"
 RESECTION_SELECT = "neuroblastoma-resection-check-select"
-PROCEDURE_SYSTEM = "https://nbcds.example.org/fhir/CodeSystem/procedure"
+PROCEDURE_SYSTEM = "https://neuroblastoma-cds.github.io/fhir/CodeSystem/procedure"
 
 
 @pytest.fixture

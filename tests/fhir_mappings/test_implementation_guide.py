@@ -27,7 +27,7 @@ QUESTIONS = {
     "a positive work-up conclusion without a site": "**A positive conclusion without a site**",
     "the compact prefetch": "**A compact prefetch.**",
     "Bulk Data exports": "nbcds classify --json --workers 2 --fhir-out results/ export/",
-    "data-quality codes on the results": "`https://nbcds.example.org/fhir/CodeSystem/data-quality`",
+    "data-quality codes on the results": "`https://neuroblastoma-cds.github.io/fhir/CodeSystem/data-quality`",
 }
 
 

@@ -20,7 +20,7 @@ from neuroblastoma.results import Classification
 from neuroblastoma.summary import classification_summary
 
 Resource = dict[str, Any]
-OURS = "https://nbcds.example.org/fhir/CodeSystem"
+OURS = "https://neuroblastoma-cds.github.io/fhir/CodeSystem"
 SCT = "http://snomed.info/sct"
 ABSENT = {"coding": [{"system": SCT, "code": "2667000"}]}
 PRESENT = {"coding": [{"system": SCT, "code": "52101004"}]}

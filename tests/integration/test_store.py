@@ -41,7 +41,7 @@ from tests.support.store_readers import audit_records, feedback_records, issued_
 pytestmark = pytest.mark.integration
 
 SERVICE = "nb-staging"
-REASON_SYSTEM = "https://nbcds.example.org/CodeSystem/override-reason"
+REASON_SYSTEM = "https://fhir.hospital.example/CodeSystem/override-reason"
 NON_ADHERENCE = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
 SECRET_COMMENT = "Jane Doe (MRN 987654) was staged at another centre"
 

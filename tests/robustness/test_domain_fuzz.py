@@ -96,7 +96,7 @@ FHIR_MEMBERS = ("id", "status", "code", "category", "subject", "focus", "effecti
                 "entry", "type", "link", "contained", "note", "dataAbsentReason", "performedDateTime", "outcome",
                 "result", "conclusionCode", "partOf", "basedOn", "deceasedBoolean", "gender", "abatementDateTime")
 CODE_SYSTEMS = ("http://snomed.info/sct", "http://loinc.org", "http://terminology.hl7.org/CodeSystem/observation-category",
-                "https://nbcds.example.org/fhir/CodeSystem/observation-codes", "http://unitsofmeasure.org",
+                "https://neuroblastoma-cds.github.io/fhir/CodeSystem/observation-codes", "http://unitsofmeasure.org",
                 "urn:oid:2.16.840.1.113883.6.43.1", "http://unknown.example/cs")
 CODES = ("432328008", "363346000", "55278-7", "active", "confirmed", "present", "absent", "amplified", "%", "a",
          "mycn-status", "idrf", "bone-marrow", "L1", "M", "MS", "entered-in-error", "final", "preliminary")

@@ -7,6 +7,7 @@ from typing import Any
 
 from cds_service.protocol.cards import Coding, Link, OverrideReason, Source
 from cds_service.protocol.override_reasons import OFFERED_REASONS
+from fhir_mappings.terminology.systems import code_system_url
 from neuroblastoma.sources import COHN_2009, IRWIN_2021, MONCLAIR_2009
 
 SUMMARY_LIMIT = 140
@@ -15,7 +16,7 @@ _UUID_NAMESPACE = uuid.UUID("6f1c2a8e-4f3b-5b8e-9d61-0c1e2b3a4d5f")
 # CDS Hooks 3.0 ballot override reasons (protocol/override_reasons.py), offered as 2.0 ``overrideReasons``.
 OVERRIDE_REASONS = OFFERED_REASONS
 
-SOURCE_TOPIC = {"system": "https://nbcds.example.org/fhir/CodeSystem/card-topic", "code": "neuroblastoma-staging",
+SOURCE_TOPIC = {"system": code_system_url("card-topic"), "code": "neuroblastoma-staging",
                 "display": "Neuroblastoma staging and risk"}
 
 
