@@ -41,6 +41,9 @@ _GENOMIC_PROFILE = _test("genomic-profile", "11q/1p status",
 _HISTOLOGY = _test("histology-review", "histology review",
                    "Histology review: INPC category, grade of differentiation and favourable/unfavourable class",
                    "pathology")
+_SURGICAL_PATHOLOGY = _test("surgical-pathology", "operative and node pathology",
+                            "Operative and pathology reports: extent of gross excision, margins, and the lymph nodes "
+                            "sampled (ipsilateral non-adherent, contralateral) (known after surgery)", "surgery")
 
 DECIDING_TESTS: dict[FactKey, DecidingTest] = {
     FactKey.AGE: _DATES,
@@ -88,6 +91,25 @@ DECIDING_TESTS: dict[FactKey, DecidingTest] = {
     FactKey.RESECTION: _test("resection", "extent of resection",
                              "Extent of resection, from the operative and pathology reports (known only after "
                              "surgery)", "surgery"),
+    FactKey.MICROSCOPIC_RESIDUAL: _SURGICAL_PATHOLOGY,
+    FactKey.NODES_IPSILATERAL: _SURGICAL_PATHOLOGY,
+    FactKey.NODES_CONTRALATERAL: _SURGICAL_PATHOLOGY,
+    FactKey.MIDLINE: _test("midline", "midline infiltration",
+                           "Radiology or operative report: does the tumour infiltrate to or beyond the opposite side "
+                           "of the vertebral column (Brodeur 1993)", "radiology", idrf_worksheet=True),
+    FactKey.PRIMARY_SIZE: _test("primary-size", "primary size",
+                                "Radiology: longest diameter of the primary and its cystic fraction", "radiology"),
+    FactKey.PARASPINAL: _test("paraspinal", "paraspinal location",
+                              "Radiology: is the primary paraspinal (next to the spine or in the neural foramina)",
+                              "radiology"),
+    FactKey.CORD_COMPRESSION: _test("cord-compression", "cord compression signs",
+                                    "Neurological examination: signs of spinal cord or nerve-root compression",
+                                    "treating team"),
+    FactKey.ALK: _test("alk", "ALK status", "Tumour ALK sequencing and copy number (mutation, amplification)",
+                       "laboratory"),
+    FactKey.MIBG_SCORE: _test("mibg-score", "MIBG score",
+                              "Semi-quantitative MIBG score of the diagnostic scan (Curie, or SIOPEN)",
+                              "nuclear medicine"),
 }
 
 

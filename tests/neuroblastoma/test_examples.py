@@ -28,6 +28,11 @@ def test_example_classifies_as_expected(path) -> None:
     assert summary["cog2021"]["risk"] == expected["cog2021"]["risk"]
     if "stage_candidates" in expected:
         assert summary["stage_candidates"] == expected["stage_candidates"]
+    if "inss" in expected:
+        assert summary["inss"]["stage"] == expected["inss"]
+    if "inss_candidates" in expected:
+        assert summary["inss"]["candidates"] == expected["inss_candidates"]
+        assert summary["inss"]["awaiting"], "an INSS open before surgery names what it awaits"
     if "cog_candidates" in expected:
         assert sorted(summary["cog2021"]["candidates"]) == sorted(expected["cog_candidates"])
     missing = {m["fact"] for m in summary["missing"]}

@@ -27,6 +27,7 @@ from cds_service.services.cards.markdown import escape_inline, without_reference
 from cds_service.services.evidence import CaseEvidence
 from fhir_mappings.reading.case_reader import CaseReading
 from neuroblastoma.case import FactKey
+from neuroblastoma.classification import STAGING_SYSTEMS
 from neuroblastoma.deciding_tests import tests_for
 from neuroblastoma.fact_descriptions import fact_label, recorded_inputs
 from neuroblastoma.result_wording import schema_of
@@ -50,7 +51,9 @@ class Attention:
 
 
 def _result_names(result: Classification) -> list[tuple[str, Trace]]:
-    names: list[tuple[str, Trace]] = [("the stage", stage.trace) for stage in result.stages]
+    names: list[tuple[str, Trace]] = [
+        (STAGING_SYSTEMS.get(stage.system).stage_label if index else "the stage", stage.trace)
+        for index, stage in enumerate(result.stages)]
     names += [(schema_of(risk).title, risk.trace) for risk in result.risks]
     return names
 
@@ -95,7 +98,7 @@ def _input_items(result: Classification, evidence: CaseEvidence) -> list[Attenti
 
 
 def _undecided_item(result: Classification) -> list[Attention]:
-    open_results = [name for name, trace in _result_names(result) if trace.missing]
+    open_results = list(dict.fromkeys(name for name, trace in _result_names(result) if trace.missing))
     if not result.missing or not open_results:
         return []
     needed = tests_for(m.fact for m in result.missing if m.fact is not FactKey.STAGE)
