@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 
-from neuroblastoma.biology import AlkStatus, MycnStatus, PloidyCategory, ResectionExtent
+from neuroblastoma.biology import AlkStatus, HistologicCategory, MycnStatus, PloidyCategory, ResectionExtent
 from neuroblastoma.case import FACT_COMPONENTS, Case, FactKey, MarrowMethod
 from neuroblastoma.facts import Presence
 from neuroblastoma.idrf import IDRF_BY_CODE, IdrfAssessment, StructureKind, StructureRelation, assess_idrf
@@ -42,7 +42,7 @@ def _age(case: Case) -> str:
     if not age.is_exact:
         return f"{age.min_days}–{age.max_days} days (dates not exact)"
     months = int(age.min_days / 30.4375)
-    return f"{age.min_days} days ({months} months)"
+    return f"{age.min_days} days ({months} month{'' if months == 1 else 's'})"
 
 
 def _primary(case: Case) -> str:
@@ -207,8 +207,8 @@ DESCRIBERS: dict[FactKey, tuple[str, Describer]] = {
                                                                    Presence.ABSENT: "not avid"}.get(
                                                                        c.primary_mibg_avid, NOT_RECORDED)),
     FactKey.EFFUSIONS: ("Effusions", lambda c: ", ".join(e.kind.value for e in c.effusions) or NOT_RECORDED),
-    FactKey.HISTOLOGY: ("Histology", lambda c: _words(FactKey.HISTOLOGY, c.histology,
-                                                      c.histology.value.replace("-", ", "))),
+    FactKey.HISTOLOGY: ("Histology", lambda c: NOT_RECORDED if c.histology is HistologicCategory.UNKNOWN
+                        else _words(FactKey.HISTOLOGY, c.histology, c.histology.value.replace("-", ", "))),
     FactKey.GRADE: ("Grade", lambda c: _words(FactKey.GRADE, c.grade)),
     FactKey.INPC: ("INPC", lambda c: _words(FactKey.INPC, c.inpc)),
     FactKey.MYCN: ("MYCN", _mycn),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Bump on any change to a rule, threshold or table row; it is written into every result and audit record.
-RULESET_VERSION = "2026.12.0"
+RULESET_VERSION = "2026.12.1"
 
 
 @dataclass(frozen=True)

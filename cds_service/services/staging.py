@@ -15,7 +15,7 @@ from fhir_mappings.reading.case_reader import CaseReading
 from fhir_mappings.writing.results_to_fhir import result_resources
 from fhir_mappings.writing.updates import ResultAction, plan_result
 from neuroblastoma.results import Classification
-from neuroblastoma.workup import missing_pretreatment_assessments
+from neuroblastoma.workup import pretreatment_workup
 
 ID = "neuroblastoma-staging"
 TITLE = "Neuroblastoma INRG stage and risk group"
@@ -70,7 +70,7 @@ def answer_staging(call: ServiceCall) -> ServiceAnswer:
     if missing:
         cards.append((missing, missing_data_card.KIND))
     requested = {test.key for test, _ in missing_data_card.requests(result)}
-    workup = workup_card.workup_card(missing_pretreatment_assessments(reading.case), call_key=call.key,
+    workup = workup_card.workup_card(pretreatment_workup(reading.case, result), call_key=call.key,
                                      already_requested=requested)
     if workup:
         cards.append((workup, workup_card.KIND))
