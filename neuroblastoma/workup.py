@@ -12,8 +12,12 @@ Neuroblastoma Treatment; Brisse 2011; the COG trial records), which win where th
   imaging exception: FDG-PET stays on the list, and the observation criteria are reported (``small_adrenal_mass``);
 - MRI of the spine for a paraspinal primary or signs of cord or nerve-root compression (PDQ; SRC-A);
 - ALK: SRC-A lists it before treatment; it is no input of INRG 2009 or COG 2021, and COG determines it for
-  high-risk trial and targeted-therapy eligibility during induction (ANBL1531/ANBL2131): information only;
-- the grade of differentiation only where it decides: L2 at 18 months or older (Cohn 2009, groups E/H).
+  high-risk trial and targeted-therapy eligibility during induction (ANBL1531/ANBL2131): asked for, as
+  information, only once a risk group is high;
+- bilateral marrow aspirates and trephines for every patient; PDQ adds that sampling "may not be necessary for
+  tumors that are otherwise stage 1" (a note on an L1 tumour's item, the team decides);
+- the grade of differentiation only where it decides: L2 at 18 months or older, MYCN not amplified, no 11q
+  aberration (Cohn 2009, groups E/H).
 
 An item is missing when its condition holds for this patient and the record lacks it. It ``decides`` when the
 fact it supplies is missing from an open stage or risk result (then the work-up card is a warning).
@@ -41,18 +45,18 @@ OBSERVATION_MONTHS = 6
 SOLID_LIMIT_CM = 3.1
 CYSTIC_LIMIT_CM = 5.0
 CYSTIC_FRACTION_PERCENT = 25.0
-OBSERVATION_SOURCE = "PDQ; Nuchtern 2012 (COG ANBL00P2)"
+OBSERVATION_SOURCE = "PDQ; Nuchtern 2012, COG ANBL00P2"
 
 
 class Urgency(Enum):
-    """When an item is due."""
+    """When an item is due (the card's words)."""
 
-    EMERGENCY = "Now: cord compression is an emergency, and treatment is not delayed for it"
-    BEFORE_RESECTION = "Due before treatment, and before any resection"
+    EMERGENCY = "Urgent: signs of cord compression are an emergency, and treatment is not delayed for the MRI"
+    BEFORE_RESECTION = "Due before treatment and before any resection"
     BEFORE_TREATMENT = "Due before treatment"
-    AT_DIAGNOSIS = "Recommended at diagnosis"
-    DEFERRED = "May be deferred (observation without biopsy)"
-    WHEN_SAFE = "When safe: an unstable MS infant may start chemotherapy first (PDQ)"
+    AT_DIAGNOSIS = "At diagnosis"
+    DEFERRED = "May be deferred while the infant is observed without biopsy"
+    WHEN_SAFE = "When safe: an unstable MS infant may start chemotherapy before the biopsy (PDQ)"
     DURING_INDUCTION = "During induction, not before treatment"
 
 
@@ -91,9 +95,13 @@ def small_adrenal_mass(case: Case, result: Classification) -> Assessment:
     size, size_step = _size_condition(case)
     conditions = (Presence.of(young), adrenal, l1, size)
     presence = all_present(conditions)
-    months = "unknown" if young is None else "under" if young else "not under"
-    steps = (f"age {months} {OBSERVATION_MONTHS} calendar months; adrenal primary {adrenal.value}; "
-             f"INRGSS L1 {l1.value}; {size_step}",)
+    months = {None: f"age against {OBSERVATION_MONTHS} calendar months undecided",
+              True: f"under {OBSERVATION_MONTHS} calendar months",
+              False: f"{OBSERVATION_MONTHS} calendar months or older"}[young]
+    origin = {PRESENT: "isolated adrenal primary", ABSENT: "not an isolated adrenal primary",
+              UNKNOWN: "adrenal origin not recorded"}[adrenal]
+    localized = {PRESENT: "INRGSS L1", ABSENT: "not INRGSS L1", UNKNOWN: "INRGSS L1 undecided"}[l1]
+    steps = (f"{months}; {origin}; {localized}; {size_step}",)
     return Assessment(presence, steps)
 
 
@@ -133,16 +141,26 @@ def _spine_imaged(case: Case) -> bool:
     return any(f.code is IdrfCode.INTRASPINAL for f in findings)
 
 
-def _may_be_high(result: Classification) -> bool:
-    return any(RiskLevel.HIGH in {c.risk for c in r.candidates} or r.risk is RiskLevel.HIGH for r in result.risks)
+def _is_high(result: Classification) -> bool:
+    """A risk group is decided high (ALK matters for high-risk therapy only; a possible high is not enough, or
+    every patient without a biopsy would be asked)."""
+    return any(r.risk is RiskLevel.HIGH for r in result.risks)
 
 
 def _grade_decides(case: Case, result: Classification) -> bool:
-    """Grade decides only L2 at 18 months or older (Cohn 2009, groups E and H), for neuroblastoma and nodular GNB."""
+    """Grade decides only L2 at 18 months or older: Cohn 2009 Table 2, neuroblastoma or nodular GNB, MYCN not
+    amplified, no 11q aberration: differentiating is group E (low), poorly differentiated or undifferentiated
+    group H (intermediate). With MYCN amplified (N) or an 11q aberration (H) it decides nothing. COG 2021 uses
+    the INPC class, not the grade."""
     bands = case.age.possible_bands() if case.age else {AgeBand.FROM_18_MONTHS}
     return (Stage.L2 in result.stage.candidates and AgeBand.FROM_18_MONTHS in bands
             and case.histology in (HistologicCategory.NEUROBLASTOMA, HistologicCategory.GANGLIONEUROBLASTOMA_NODULAR,
-                                   HistologicCategory.UNKNOWN))
+                                   HistologicCategory.UNKNOWN)
+            and case.mycn is not MycnStatus.AMPLIFIED and case.chr11q_aberration is not PRESENT)
+
+
+def _not_recorded(parts: list[str]) -> str:
+    return f"not recorded: {', '.join(parts)}" if parts else ""
 
 
 def _histology_missing(case: Case, result: Classification) -> str:
@@ -153,7 +171,28 @@ def _histology_missing(case: Case, result: Classification) -> str:
         parts.append("grade of differentiation (it decides L2 at 18 months or older)")
     if case.inpc is InpcClass.UNKNOWN:
         parts.append("INPC favourable/unfavourable class")
-    return ", ".join(parts)
+    return _not_recorded(parts)
+
+
+def _fdg_pet_missing(case: Case, result: Classification) -> str:
+    modalities = {s.modality for s in case.functional_imaging}
+    if ImagingModality.FDG_PET in modalities:
+        return ""
+    if ImagingModality.MDP_BONE_SCAN in modalities:
+        return ("no FDG-PET on record, only a 99mTc-MDP bone scan (Brisse 2011 accepts it for bone and marrow; PDQ: "
+                "bone scans are no longer standard staging)")
+    return "no FDG-PET on record"
+
+
+def _size_missing(case: Case, result: Classification) -> str:
+    return _not_recorded([name for name, value in (("longest diameter", case.primary_diameter_cm),
+                                                   ("cystic fraction", case.primary_cystic_percent))
+                          if value is None])
+
+
+def _observation_applies(case: Case, result: Classification) -> bool:
+    return (younger_than_months(case.birth_date, case.diagnosis_date, case.age, OBSERVATION_MONTHS) is True
+            and result.stage.stage is Stage.L1 and len(case.primaries) == 1 and case.primaries[0].adrenal is not ABSENT)
 
 
 Check = Callable[[Case, Classification], str]  # what is missing, in words; "" when nothing
@@ -183,59 +222,60 @@ def _classifiable(case: Case, result: Classification) -> bool:
     return case.histology is not HistologicCategory.GANGLIONEUROMA_MATURE
 
 
-EXCEPT_GN_MATURE = "for every patient except a mature ganglioneuroma"
+EVERY = "required for every patient"
+EXCEPT_GN_MATURE = "required for every patient except a mature ganglioneuroma"
+BIOLOGY_SOURCE = "Cohn 2009; Irwin 2021; PDQ"
 ROWS: tuple[Row, ...] = (
-    Row("cross-sectional-imaging", "MRI or contrast CT of the primary, with the IDRFs", "for every patient",
+    Row("cross-sectional-imaging", "MRI or contrast CT of the primary, with the IDRFs", EVERY,
         f"{PDQ}; Brisse 2011; SRC-A", Urgency.BEFORE_TREATMENT, FactKey.IDRF, _always,
         lambda c, r: "" if _has_idrf_call(c) else "no IDRF report of the primary"),
-    Row("mibg", "123I-MIBG scintigraphy", "for every patient", f"Brisse 2011; {PDQ}", Urgency.BEFORE_RESECTION,
+    Row("mibg", "123I-MIBG scintigraphy", EVERY, f"Brisse 2011: before resection; {PDQ}", Urgency.BEFORE_RESECTION,
         FactKey.FUNCTIONAL_IMAGING, _always, lambda c, r: "" if _mibg(c) else "no MIBG scan on record"),
-    Row("mibg-score", "Semi-quantitative MIBG score (Curie; or SIOPEN)", "when MIBG shows bone or marrow disease",
-        f"Brisse 2011, recommended; {PDQ}; SRC-A: modified Curie in North America", Urgency.AT_DIAGNOSIS,
+    Row("mibg-score", "Semi-quantitative MIBG score (Curie, or SIOPEN)",
+        "recommended when MIBG shows bone or marrow disease; decides no stage or risk group",
+        f"Brisse 2011; {PDQ}; SRC-A: modified Curie score in North America", Urgency.AT_DIAGNOSIS,
         FactKey.MIBG_SCORE,
         lambda c, r: any(s.modality is ImagingModality.MIBG and PRESENT in (s.bone, s.bone_marrow)
                          for s in c.functional_imaging),
-        lambda c, r: "" if c.mibg_scores else "no Curie or SIOPEN score"),
-    Row("fdg-pet", "18F-FDG PET", "when the primary is not MIBG-avid", f"{PDQ}; SRC-A", Urgency.BEFORE_TREATMENT,
-        FactKey.FUNCTIONAL_IMAGING, lambda c, r: c.primary_mibg_avid is ABSENT,
-        lambda c, r: "" if any(s.modality is ImagingModality.FDG_PET for s in c.functional_imaging)
-        else "no FDG-PET on record" + (" (a 99mTc-MDP bone scan is: Brisse 2011 accepts it for staging)"
-                                       if any(s.modality is ImagingModality.MDP_BONE_SCAN for s in c.functional_imaging)
-                                       else "")),
-    Row("spine-mri", "MRI of the spine", "for a paraspinal primary, or with signs of cord or nerve-root compression",
-        f"{PDQ}; SRC-A", Urgency.BEFORE_TREATMENT, FactKey.PARASPINAL,
+        lambda c, r: "" if c.mibg_scores else "no Curie or SIOPEN score on record"),
+    Row("fdg-pet", "18F-FDG PET", "required when the primary is not MIBG-avid", f"{PDQ}; SRC-A",
+        Urgency.BEFORE_TREATMENT, FactKey.FUNCTIONAL_IMAGING, lambda c, r: c.primary_mibg_avid is ABSENT,
+        _fdg_pet_missing),
+    Row("spine-mri", "MRI of the spine", "required for a paraspinal primary or with signs of cord or nerve-root "
+        "compression", f"{PDQ}; SRC-A", Urgency.BEFORE_TREATMENT, FactKey.PARASPINAL,
         lambda c, r: PRESENT in (c.paraspinal, c.cord_compression),
-        lambda c, r: "" if _spine_imaged(c) else "no report of the spinal canal (IDRF 19)"),
-    Row("bone-marrow", "Bilateral bone marrow aspirates and trephine biopsies", "for every patient", PDQ,
+        lambda c, r: "" if _spine_imaged(c) else "no report of the spinal canal (IDRF 19) on record"),
+    Row("bone-marrow", "Bilateral bone marrow aspirates and trephine biopsies", EVERY, PDQ,
         Urgency.BEFORE_TREATMENT, FactKey.BONE_MARROW, _always,
         lambda c, r: "" if c.bone_marrow.involvement.known or c.bone_marrow.tumour_cell_percent is not None
-        else "no marrow result"),
+        else "no marrow result on record"),
     Row("histology", "Tumour biopsy: histology (INPC)", EXCEPT_GN_MATURE,
-        f"{PDQ}: 'absolute requirement'; Cohn 2009; Irwin 2021", Urgency.BEFORE_TREATMENT, FactKey.HISTOLOGY,
+        f"{PDQ}: an 'absolute requirement'; Cohn 2009; Irwin 2021", Urgency.BEFORE_TREATMENT, FactKey.HISTOLOGY,
         _classifiable, _histology_missing),
-    Row("mycn", "MYCN status", EXCEPT_GN_MATURE, "Cohn 2009; Irwin 2021", Urgency.BEFORE_TREATMENT, FactKey.MYCN,
+    Row("mycn", "MYCN status", EXCEPT_GN_MATURE, BIOLOGY_SOURCE, Urgency.BEFORE_TREATMENT, FactKey.MYCN,
         _classifiable, lambda c, r: "" if c.mycn is not MycnStatus.UNKNOWN else "not recorded"),
-    Row("ploidy", "Tumour ploidy (DNA index)", EXCEPT_GN_MATURE, "Cohn 2009; Irwin 2021", Urgency.BEFORE_TREATMENT,
+    Row("ploidy", "Tumour ploidy (DNA index)", EXCEPT_GN_MATURE, BIOLOGY_SOURCE, Urgency.BEFORE_TREATMENT,
         FactKey.PLOIDY, _classifiable, lambda c, r: "" if c.ploidy.effective_category else "not recorded"),
-    Row("sca", "11q and 1p status (segmental chromosome aberrations)", EXCEPT_GN_MATURE, "Cohn 2009; Irwin 2021",
+    Row("sca", "11q and 1p status (segmental chromosome aberrations)", EXCEPT_GN_MATURE, BIOLOGY_SOURCE,
         Urgency.BEFORE_TREATMENT, FactKey.SCA, _classifiable,
-        lambda c, r: ", ".join(name for name, value in (("11q", c.chr11q_aberration), ("1p", c.chr1p_aberration))
-                               if not value.known)),
-    Row("alk", "ALK status (mutation, amplification)", "when a risk group is or may be high",
-        "COG ANBL1531/ANBL2131 via PDQ; not a risk input of Irwin 2021", Urgency.DURING_INDUCTION, FactKey.ALK,
-        lambda c, r: _may_be_high(r), lambda c, r: "" if c.alk is not AlkStatus.UNKNOWN else "not recorded"),
+        lambda c, r: _not_recorded([name for name, value in (("11q", c.chr11q_aberration), ("1p", c.chr1p_aberration))
+                                    if not value.known])),
+    Row("alk", "ALK status (mutation, amplification)",
+        "for a high-risk patient: eligibility for ALK-targeted therapy; not a risk input of INRG 2009 or COG 2021",
+        "COG ANBL1531 and ANBL2131, via PDQ", Urgency.DURING_INDUCTION, FactKey.ALK,
+        lambda c, r: _is_high(r), lambda c, r: "" if c.alk is not AlkStatus.UNKNOWN else "not recorded"),
     Row("primary-size", "Longest diameter and cystic fraction of the adrenal primary",
-        "for an infant under 6 months with an L1 adrenal (or possibly adrenal) primary", OBSERVATION_SOURCE,
-        Urgency.AT_DIAGNOSIS, FactKey.PRIMARY_SIZE,
-        lambda c, r: younger_than_months(c.birth_date, c.diagnosis_date, c.age, OBSERVATION_MONTHS) is True
-        and r.stage.stage is Stage.L1 and len(c.primaries) == 1 and c.primaries[0].adrenal is not ABSENT,
-        lambda c, r: "" if c.primary_diameter_cm is not None and c.primary_cystic_percent is not None
-        else "diameter" if c.primary_diameter_cm is None and c.primary_cystic_percent is not None
-        else "cystic fraction" if c.primary_diameter_cm is not None else "diameter and cystic fraction"),
+        "needed to judge observation without biopsy for an infant under 6 months with an L1 adrenal primary",
+        OBSERVATION_SOURCE, Urgency.AT_DIAGNOSIS, FactKey.PRIMARY_SIZE, _observation_applies, _size_missing),
 )
 
 # Tests that need tumour tissue: deferred when observation without biopsy is an accepted approach.
-_NEEDS_TISSUE = frozenset({"histology", "mycn", "ploidy", "sca", "alk"})
+_NEEDS_TISSUE = frozenset({"histology", "mycn", "ploidy", "sca"})
+# The facts an item supplies, for ``decides`` (any of them missing from an open result).
+_SUPPLIES = {FactKey.SCA: frozenset({FactKey.SCA, FactKey.CHR_11Q, FactKey.CHR_1P}),
+             FactKey.HISTOLOGY: frozenset({FactKey.HISTOLOGY, FactKey.GRADE, FactKey.INPC})}
+MARROW_STAGE_1 = ("PDQ: marrow sampling may not be necessary for a tumour that is otherwise stage 1; the treating "
+                  "team decides")
 SRC_A_PET = ("SRC-A exempts infants under 6 months with small L1 adrenal masses from FDG-PET; in the sources these "
              "are the criteria for observation without biopsy (PDQ; Nuchtern 2012), not an imaging exception")
 
@@ -260,9 +300,9 @@ def pretreatment_workup(case: Case, result: Classification) -> Workup:
             urgency = Urgency.WHEN_SAFE
         if row.key == "spine-mri" and case.cord_compression is PRESENT:
             urgency = Urgency.EMERGENCY
-        note = SRC_A_PET if row.key == "fdg-pet" and observe.presence is not ABSENT else None
-        decides = row.fact in open_facts or (row.fact is FactKey.SCA and bool(open_facts & {FactKey.CHR_11Q,
-                                                                                             FactKey.CHR_1P}))
+        note = (SRC_A_PET if row.key == "fdg-pet" and observe.presence is not ABSENT
+                else MARROW_STAGE_1 if row.key == "bone-marrow" and result.stage.stage is Stage.L1 else None)
+        decides = bool(open_facts & _SUPPLIES.get(row.fact, frozenset({row.fact})))
         items.append(WorkupItem(row.key, row.name, what, row.required_when, row.source, urgency, row.fact,
                                 decides, note))
     young = younger_than_months(case.birth_date, case.diagnosis_date, case.age, OBSERVATION_MONTHS)
@@ -274,7 +314,9 @@ def _notes(observe: Assessment) -> tuple[str, ...]:
     if observe.presence is PRESENT:
         return (f"Observation without biopsy is an accepted approach for this infant ({OBSERVATION_SOURCE}): "
                 f"{observe.steps[0]}. The tests that need tumour tissue may be deferred; the risk groups stay "
-                f"undetermined until they are done.",)
+                f"undetermined until they are done. ANBL00P2 referred for resection on 'a 50% increase in the "
+                f"volume of the mass or urine catecholamine values, or an increase in the HVA/VMA ratio > 2' "
+                f"(Nuchtern 2012).",)
     if observe.presence is UNKNOWN and "size not recorded" not in observe.steps[0]:
         return (f"Observation without biopsy may apply ({OBSERVATION_SOURCE}): {observe.steps[0]}.",)
     return ()

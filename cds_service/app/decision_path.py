@@ -92,7 +92,8 @@ def _missing(trace: Trace) -> tuple[Missing, ...]:
             continue
         test = DECIDING_TESTS.get(item.fact)
         why = f"after surgery: {item.why}" if item in trace.awaiting else item.why
-        found.append(Missing(fact_label(item.fact), why, test.name if test else None, test.who if test else None))
+        found.append(Missing(fact_label(item.fact), why, test.name_for((item.fact,)) if test else None,
+                             test.who if test else None))
     return tuple(found)
 
 

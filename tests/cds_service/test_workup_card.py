@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from cds_service.services.cards.missing_data_card import missing_data_card
 from cds_service.services.cards.workup_card import workup_card
+from neuroblastoma.biology import DifferentiationGrade, InpcClass, Ploidy
 from neuroblastoma.case_json import case_from_json
 from neuroblastoma.classification import classify
 from neuroblastoma.results import Stage
@@ -46,14 +48,25 @@ def _case(name: str) -> Any:
 
 
 @pytest.mark.parametrize("name", example_names())
-def test_the_work_up_card_asks_for_the_grade_only_for_l2_at_18_months_or_older(service: Service, name: str) -> None:
-    card = _workup(_cards(service, name))
-    if card is None or "grade" not in card["detail"]:
+def test_no_card_asks_for_the_grade_outside_l2_at_18_months_or_older(service: Service, name: str) -> None:
+    """Neither the work-up card nor the missing-data card (issue 14: the grade decides only INRG E versus H)."""
+    asking = [c["summary"] for c in _cards(service, name)[1:] if "grade" in c["detail"]]
+    if not asking:
         return
     result = classify(_case(name))
-    assert Stage.L2 in result.stage.candidates  # L2, and the age may be 18 months or older
+    assert Stage.L2 in result.stage.candidates, asking  # L2, and the age may be 18 months or older
     age = _case(name).age
-    assert age is None or age.max_days >= 547
+    assert age is None or age.max_days >= 547, asking
+
+
+def test_the_missing_data_card_names_only_the_histology_it_needs(service: Service) -> None:
+    l1 = next(c for c in _cards(service, "nb-adrenal-observation") if "cannot be assigned" in c["summary"])
+    assert "**Histology review: INPC category** (pathology)" in l1["detail"]
+    case = dataclasses.replace(_case("nb-l2-differentiating"), grade=DifferentiationGrade.UNKNOWN,
+                               inpc=InpcClass.UNKNOWN)
+    card = missing_data_card(classify(case), call_key=KEY)
+    assert card is not None
+    assert "**Histology review: grade of differentiation and favourable/unfavourable class**" in card.detail
 
 
 @pytest.mark.parametrize("name", example_names())
@@ -70,7 +83,11 @@ def test_the_card_is_a_warning_when_an_item_decides_or_is_due_before_the_ordered
     workup = pretreatment_workup(case, classify(case))
     card = workup_card(workup, call_key=KEY)
     assert card is not None and card.indicator == "warning"  # MYCN decides, and no other card asks for it
-    assert workup_card(workup, call_key=KEY, already_requested={"mycn"}).indicator == "info"
+    assert workup_card(workup, call_key=KEY, already_requested={"mycn"}) is None  # one missing fact, one request
+    no_ploidy = dataclasses.replace(case, ploidy=Ploidy())
+    workup = pretreatment_workup(no_ploidy, classify(no_ploidy))
+    card = workup_card(workup, call_key=KEY, already_requested={"mycn"})
+    assert card is not None and card.indicator == "info"  # ploidy decides nothing for L2 at 2 years
     no_mibg = dataclasses.replace(_case("nb-l1-low"), functional_imaging=())
     workup = pretreatment_workup(no_mibg, classify(no_mibg))
     assert workup_card(workup, call_key=KEY).indicator == "info"
@@ -84,7 +101,7 @@ def test_observation_without_biopsy_is_said_and_srca_pet_exemption_is_corrected(
     assert detail.startswith("Observation without biopsy is an accepted approach for this infant")
     assert "2.8 cm, solid (0 % cystic): below 3.1 cm" in detail
     assert "**18F-FDG PET**" in detail and "SRC-A exempts infants under 6 months" in detail
-    assert "May be deferred (observation without biopsy)" in detail
+    assert "May be deferred while the infant is observed without biopsy" in detail
     for other in ("nb-adrenal-3-2-cm", "nb-adrenal-cystic-5-2-cm", "nb-adrenal-7-months"):
         other_card = _workup(_cards(service, other))
         assert other_card is not None
@@ -109,4 +126,4 @@ def test_the_unstable_ms_infant_card_states_the_practice_and_stays_undetermined(
     assert "**COG 2021: high or intermediate** — depends on MYCN." in card["detail"]
     assert any(c["summary"].startswith("Risk group cannot be assigned yet: needs MYCN status") for c in cards)
     workup = _workup(cards)
-    assert workup is not None and "When safe: an unstable MS infant may start chemotherapy first" in workup["detail"]
+    assert workup is not None and "When safe: an unstable MS infant may start chemotherapy before the biopsy" in workup["detail"]

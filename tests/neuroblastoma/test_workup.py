@@ -69,22 +69,28 @@ def test_a_complete_work_up_lists_nothing() -> None:
     pytest.param({"primaries": (L2,)}, 547, True, id="L2 at 547 days: 18 months or older"),
     pytest.param({"metastatic_survey": P, "metastases": (MetastasisFinding(MetastaticSite.BONE, P),)}, 800, False,
                  id="M: grade decides nothing"),
+    pytest.param({"primaries": (L2,), "mycn": MycnStatus.AMPLIFIED}, 800, False,
+                 id="L2 at 2 years, MYCN amplified: group N whatever the grade"),
+    pytest.param({"primaries": (L2,), "chr11q_aberration": P}, 800, False,
+                 id="L2 at 2 years, 11q aberration: group H whatever the grade"),
+    pytest.param({"primaries": (L2,), "mycn": MycnStatus.UNKNOWN}, 800, True,
+                 id="L2 at 2 years, MYCN unknown: the grade may still decide"),
 ])
 def test_the_grade_is_asked_for_only_for_l2_at_18_months_or_older(stage_changes: dict[str, Any], age_days: int,
                                                                   grade_asked: bool) -> None:
     case = dataclasses.replace(DONE, age_days=age_days, grade=DifferentiationGrade.UNKNOWN, **stage_changes)
     items = _items(case)
     if grade_asked:
-        assert items["histology"].what == "grade of differentiation (it decides L2 at 18 months or older)"
+        assert items["histology"].what == "not recorded: grade of differentiation (it decides L2 at 18 months or older)"
     else:
         assert "histology" not in items
 
 
 def test_the_histology_item_names_only_what_is_missing() -> None:
     items = _items(dataclasses.replace(DONE, inpc=InpcClass.UNKNOWN))
-    assert items["histology"].what == "INPC favourable/unfavourable class"
+    assert items["histology"].what == "not recorded: INPC favourable/unfavourable class"
     items = _items(dataclasses.replace(DONE, histology=HistologicCategory.UNKNOWN, grade=DifferentiationGrade.UNKNOWN))
-    assert items["histology"].what == "histologic category"
+    assert items["histology"].what == "not recorded: histologic category"
 
 
 def test_a_mature_ganglioneuroma_needs_no_tumour_biology() -> None:
@@ -141,9 +147,9 @@ def test_the_spine_mri_is_done_when_the_spinal_canal_is_reported() -> None:
     assert "spine-mri" not in _items(case)
 
 
-# ---- ALK: never before treatment, and only where high risk is possible -------------------------------------------
+# ---- ALK: never before treatment, and only for a high-risk result --------------------------------------------------
 
-def test_alk_is_for_induction_when_high_risk_is_possible() -> None:
+def test_alk_is_for_induction_when_a_risk_group_is_high() -> None:
     high = dataclasses.replace(DONE, metastatic_survey=P, metastases=(MetastasisFinding(MetastaticSite.BONE, P),),
                                functional_imaging=(FunctionalImaging(ImagingModality.MIBG, P, A),),
                                mibg_scores=(MibgScore(MibgScoreMethod.CURIE, 6),))
@@ -152,6 +158,7 @@ def test_alk_is_for_induction_when_high_risk_is_possible() -> None:
     assert items["alk"].urgency is Urgency.DURING_INDUCTION and not items["alk"].decides
     assert "alk" not in _items(dataclasses.replace(high, alk=AlkStatus.NOT_ALTERED))
     assert "alk" not in _items(DONE)  # L1, MYCN not amplified: low risk
+    assert "alk" not in _items(dataclasses.replace(DONE, mycn=MycnStatus.UNKNOWN))  # high only possible
 
 
 # ---- Observation without biopsy: the COG small-adrenal-mass criteria (PDQ; Nuchtern 2012) -----------------------
@@ -200,7 +207,7 @@ def test_observation_defers_the_tissue_tests_and_keeps_fdg_pet_with_srca_note() 
 
 def test_the_size_is_asked_for_in_a_young_infant_with_an_l1_adrenal_mass() -> None:
     assert _items(dataclasses.replace(INFANT, primary_diameter_cm=None, primary_cystic_percent=None))[
-        "primary-size"].what == "diameter and cystic fraction"
+        "primary-size"].what == "not recorded: longest diameter, cystic fraction"
     assert "primary-size" not in _items(dataclasses.replace(INFANT, primary_cystic_percent=None,
                                                             birth_date=PartialDate(2024, 6, 1)))
 

@@ -51,7 +51,8 @@ def missing_data_card(result: Classification, *, call_key: tuple[str, ...],
     summary = fit_summary(f"{what} cannot be assigned yet: needs {', '.join(test.short for test, _ in needed)}")
     lines = ["**To decide, do or record:**"]
     for test, inputs in needed:
-        lines.append(f"- **{md(test.name)}** ({md(test.who)}): {md(_clip(inputs[0].why))}.")
+        name = test.name_for(item.fact for item in inputs)
+        lines.append(f"- **{md(name)}** ({md(test.who)}): {md(_clip(inputs[0].why))}.")
     candidates = _candidates(result)
     if candidates:
         lines += ["", "**Still possible:** " + md("; ".join(candidates)) + "."]

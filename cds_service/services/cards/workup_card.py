@@ -26,7 +26,7 @@ DUE_BEFORE = {"resection": frozenset({Urgency.BEFORE_RESECTION, Urgency.EMERGENC
 
 def _line(item: WorkupItem) -> str:
     note = f" {md(item.note)}." if item.note else ""
-    return (f"- **{md(item.name)}**: {md(item.what)}. {md(item.urgency.value)}, {md(item.required_when)} "
+    return (f"- **{md(item.name)}**: {md(item.what)}. {md(item.urgency.value)}; {md(item.required_when)} "
             f"({md(item.source)}).{note}")
 
 
