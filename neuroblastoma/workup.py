@@ -271,9 +271,11 @@ ROWS: tuple[Row, ...] = (
 
 # Tests that need tumour tissue: deferred when observation without biopsy is an accepted approach.
 _NEEDS_TISSUE = frozenset({"histology", "mycn", "ploidy", "sca"})
-# The facts an item supplies, for ``decides`` (any of them missing from an open result).
+# The facts an item supplies, for ``decides`` (any of them missing from an open result); the spine MRI gives the
+# IDRF 19 call (intraspinal extension), which can decide L1 versus L2.
 _SUPPLIES = {FactKey.SCA: frozenset({FactKey.SCA, FactKey.CHR_11Q, FactKey.CHR_1P}),
-             FactKey.HISTOLOGY: frozenset({FactKey.HISTOLOGY, FactKey.GRADE, FactKey.INPC})}
+             FactKey.HISTOLOGY: frozenset({FactKey.HISTOLOGY, FactKey.GRADE, FactKey.INPC}),
+             FactKey.PARASPINAL: frozenset({FactKey.IDRF})}
 MARROW_STAGE_1 = ("PDQ: marrow sampling may not be necessary for a tumour that is otherwise stage 1; the treating "
                   "team decides")
 SRC_A_PET = ("SRC-A exempts infants under 6 months with small L1 adrenal masses from FDG-PET; in the sources these "

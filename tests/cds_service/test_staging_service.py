@@ -60,6 +60,7 @@ MISSING_FACT_WORDS = {
     "bone-marrow": "bone marrow",
     "mycn": "MYCN",
     "histologic-category": "histology review",
+    "idrf": "IDRF radiology review",
     "resection-extent": "extent of resection",
 }
 

@@ -70,12 +70,13 @@ def test_the_missing_data_card_names_only_the_histology_it_needs(service: Servic
 
 
 @pytest.mark.parametrize("name", example_names())
-def test_in_patient_view_the_work_up_card_is_information(service: Service, name: str) -> None:
-    """Whatever decides an open result is on the missing-data card: what is left decides nothing, and no treatment
-    is being ordered in patient-view."""
+def test_in_patient_view_the_work_up_card_is_information_unless_an_item_decides(service: Service, name: str) -> None:
+    """Whatever decides an open result is mostly on the missing-data card, and no treatment is being ordered in
+    patient-view: the card is information. The one example where a listed item decides is the urgent spine MRI
+    of nb-cord-compression: the IDRF 19 call it gives decides L1 versus L2."""
     card = _workup(_cards(service, name))
     if card is not None:
-        assert card["indicator"] == "info", name
+        assert card["indicator"] == ("warning" if name == "nb-cord-compression" else "info"), name
 
 
 def test_the_card_is_a_warning_when_an_item_decides_or_is_due_before_the_ordered_treatment() -> None:
@@ -116,6 +117,11 @@ def test_spine_mri_and_alk_examples(service: Service) -> None:
     alk = _workup(_cards(service, "nb-alk-missing"))
     assert alk is not None and alk["summary"] == "Neuroblastoma work-up incomplete: ALK status"
     assert "During induction, not before treatment" in alk["detail"] and alk["indicator"] == "info"
+    cord = _workup(_cards(service, "nb-cord-compression"))
+    assert cord is not None and cord["indicator"] == "warning"
+    assert ("- **MRI of the spine**: no report of the spinal canal (IDRF 19) on record. Urgent: signs of cord "
+            "compression are an emergency, and treatment is not delayed for the MRI;") in cord["detail"]
+    assert _workup(_cards(service, "nb-m-alk-siopen")) is None  # ALK and the SIOPEN score are on record
 
 
 def test_the_unstable_ms_infant_card_states_the_practice_and_stays_undetermined(service: Service) -> None:

@@ -141,6 +141,14 @@ def test_spine_mri_for_a_paraspinal_primary_or_cord_compression(paraspinal: Pres
     assert (item.urgency if item else None) is urgency
 
 
+def test_the_spine_mri_decides_when_the_idrf_call_is_open() -> None:
+    """IDRF 19 (intraspinal extension) comes from the spine MRI: with no overall IDRF call it decides L1 or L2."""
+    open_call = dataclasses.replace(DONE, paraspinal=P, cord_compression=P,
+                                    primaries=(dataclasses.replace(ADRENAL, idrf_summary=U),))
+    assert _items(open_call)["spine-mri"].decides
+    assert not _items(dataclasses.replace(DONE, paraspinal=P))["spine-mri"].decides  # L1 decided: no IDRF
+
+
 def test_the_spine_mri_is_done_when_the_spinal_canal_is_reported() -> None:
     intraspinal = IdrfFinding(IdrfCode.INTRASPINAL, A)
     case = dataclasses.replace(DONE, paraspinal=P, primaries=(dataclasses.replace(ADRENAL, idrfs=(intraspinal,)),))
