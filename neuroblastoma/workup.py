@@ -79,8 +79,12 @@ class WorkupItem:
 
 @dataclass(frozen=True)
 class Workup:
+    """The items still missing, the notes the card shows, and whether observation without biopsy is an accepted
+    approach for this infant (then the tests on tumour tissue may be deferred)."""
+
     items: tuple[WorkupItem, ...]
     notes: tuple[str, ...]
+    observation: Presence = Presence.ABSENT
 
 
 # --- The small adrenal mass of a young infant (observation without biopsy) --------------------------------------
@@ -308,7 +312,7 @@ def pretreatment_workup(case: Case, result: Classification) -> Workup:
         items.append(WorkupItem(row.key, row.name, what, row.required_when, row.source, urgency, row.fact,
                                 decides, note))
     young = younger_than_months(case.birth_date, case.diagnosis_date, case.age, OBSERVATION_MONTHS)
-    return Workup(tuple(items), _notes(observe) if young else ())
+    return Workup(tuple(items), _notes(observe) if young else (), observe.presence)
 
 
 def _notes(observe: Assessment) -> tuple[str, ...]:

@@ -111,6 +111,14 @@ def test_observation_without_biopsy_is_said_and_srca_pet_exemption_is_corrected(
     assert "below 5 cm" in _workup(_cards(service, "nb-adrenal-cystic"))["detail"]
 
 
+def test_the_missing_data_card_says_when_observation_without_biopsy_is_accepted(service: Service) -> None:
+    """A warning to test tumour tissue must not read as a reason to biopsy an infant the criteria let be observed."""
+    for name, said in (("nb-adrenal-observation", True), ("nb-adrenal-cystic", True), ("nb-adrenal-3-2-cm", False),
+                       ("nb-adrenal-7-months", False)):
+        card = next(c for c in _cards(service, name) if "cannot be assigned" in c["summary"])
+        assert ("**Observation without biopsy** is an accepted approach for this infant" in card["detail"]) is said
+
+
 def test_spine_mri_and_alk_examples(service: Service) -> None:
     paraspinal = _workup(_cards(service, "nb-paraspinal"))
     assert paraspinal is not None and paraspinal["summary"] == "Neuroblastoma work-up incomplete: MRI of the spine"
