@@ -25,11 +25,12 @@ MCODE_CANCER_STAGE = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-can
 
 @dataclass(frozen=True)
 class StageCoding:
-    """The Observation code, method codings, value coding per stage, and profile of a stage result."""
+    """The Observation code, method codings, value codings per stage (standard first), and profile of a stage
+    result."""
 
     code: Code
     method: tuple[Code, ...]
-    value: Mapping[Enum, Code]
+    value: Mapping[Enum, tuple[Code, ...]]
     profile: str | None = None
 
 
@@ -57,8 +58,11 @@ def _generic_level(outcome: RiskOutcome) -> tuple[Code, ...]:
 
 STAGE_CODINGS: Mapping[str, StageCoding] = MappingProxyType({
     "inrgss": StageCoding(rvs.INRGSS_STAGE_TYPE, (SCT_INRGSS_METHOD, rvs.METHOD_INRGSS),
-                          MappingProxyType({stage: code for stage, code in rvs.STAGE_CODING.items()}),
+                          MappingProxyType({stage: (code,) for stage, code in rvs.STAGE_CODING.items()}),
                           MCODE_CANCER_STAGE),
+    "inss": StageCoding(rvs.INSS_STAGE_TYPE, (rvs.METHOD_INSS,),
+                        MappingProxyType({stage: codes for stage, codes in rvs.INSS_STAGE_WRITTEN.items()}),
+                        MCODE_CANCER_STAGE),
 })
 
 RISK_CODINGS: Mapping[str, RiskCoding] = MappingProxyType({

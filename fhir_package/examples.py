@@ -57,7 +57,7 @@ def _results(name: str, inputs: tuple[Resource, ...]) -> tuple[Resource, ...]:
 def example_patients(directory: Path = EXAMPLES_DIR) -> tuple[ExamplePatient, ...]:
     """Every example patient, by file name."""
     patients = []
-    for path in sorted(directory.glob("*.json")):
+    for path in sorted(directory.glob("*.json"), key=lambda path: path.stem):
         inputs = _bundle_resources(path)
         patients.append(ExamplePatient(path.stem, inputs, _results(path.stem, inputs)))
     return tuple(patients)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
+from functools import cache
 
 # Age thresholds, in days. Sources: Monclair 2009 (JCO 27:298) and Cohn 2009 (JCO 27:289) chose
 # 18 months; PDQ Neuroblastoma Treatment (HP, 2025) COG text counts "365 days to younger than 547
@@ -125,3 +126,38 @@ class AgeAtDiagnosis:
 
 
 ALL_AGE_BANDS = frozenset(AgeBand)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` calendar months later (the month's last day when it has no such day)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@cache
+def calendar_months_in_days(months: int) -> tuple[int, int]:
+    """The fewest and most days ``months`` calendar months can span, over every birth date of eight years (two
+    leap cycles), e.g. 6 months: 181 to 184 days."""
+    start = date(2000, 1, 1)
+    spans = {(add_months(start + timedelta(days), months) - (start + timedelta(days))).days
+             for days in range(8 * 366)}
+    return min(spans), max(spans)
+
+
+def younger_than_months(birth: PartialDate | None, diagnosis: PartialDate | None, age: AgeAtDiagnosis | None,
+                        months: int) -> bool | None:
+    """Younger than ``months`` calendar months at diagnosis, counted from the birth date (the sources give these
+    thresholds in months only: "younger than 6 months", "younger than 3 months"; no day constant exists). With
+    exact dates it is decided; with an age in days, only when the age lies outside every span ``months`` calendar
+    months can have; otherwise None (undecided)."""
+    if birth is not None and diagnosis is not None and birth.is_exact and diagnosis.is_exact:
+        return diagnosis.earliest < add_months(birth.earliest, months)
+    if age is None:
+        return None
+    fewest, most = calendar_months_in_days(months)
+    if age.max_days < fewest:
+        return True
+    if age.min_days >= most:
+        return False
+    return None

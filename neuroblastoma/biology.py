@@ -38,6 +38,16 @@ class InpcClass(Enum):
     UNKNOWN = "unknown"
 
 
+class AlkStatus(Enum):
+    """ALK alteration in the tumour. Not an input of INRG 2009 or COG 2021: COG determines it for high-risk
+    trial and targeted-therapy eligibility (ANBL1531), so it is shown and asked for in the work-up only."""
+
+    MUTATION = "mutation"
+    AMPLIFICATION = "amplification"
+    NOT_ALTERED = "not-altered"
+    UNKNOWN = "unknown"
+
+
 class MycnStatus(Enum):
     """The lab's categorical MYCN call. Gain counts as not amplified for risk (clinical-rules §3.2)."""
 

@@ -14,6 +14,7 @@ from functools import cached_property
 from neuroblastoma.ages import AgeAtDiagnosis, PartialDate
 from neuroblastoma.anatomy import Compartment, Laterality, NodalRegion
 from neuroblastoma.biology import (
+    AlkStatus,
     DifferentiationGrade,
     HistologicCategory,
     InpcClass,
@@ -59,6 +60,17 @@ class FactKey(StrEnum):
     ATTRIBUTION = "primary-attribution"
     # Confirmation or exclusion of an equivocal focus by cross-sectional imaging or biopsy (Brisse 2011).
     EQUIVOCAL_FOCUS = "equivocal-focus"
+    # INSS (Brodeur 1993): the operative and pathology facts, known after surgery.
+    MICROSCOPIC_RESIDUAL = "microscopic-residual"
+    NODES_IPSILATERAL = "ipsilateral-nodes-histology"
+    NODES_CONTRALATERAL = "contralateral-nodes-histology"
+    MIDLINE = "midline-infiltration"
+    # The pretreatment work-up (COG requirements as PDQ states them; workup.py).
+    PRIMARY_SIZE = "primary-tumour-size"
+    PARASPINAL = "paraspinal-primary"
+    CORD_COMPRESSION = "cord-compression"
+    ALK = "alk-status"
+    MIBG_SCORE = "mibg-score"
 
 
 # Facts the rules name that stand for several recorded facts (for provenance lookups).
@@ -117,6 +129,9 @@ class PrimaryTumour:
     label: str = "primary"
     source: str | None = None
     idrf_summary_source: str | None = None
+    # An adrenal primary (SNOMED CT 23451007 on the primary-site report): COG observation without biopsy of a
+    # small adrenal mass in an infant under 6 months (workup.py). Unknown unless the report says adrenal.
+    adrenal: Presence = Presence.UNKNOWN
 
 
 class MetastaticSite(Enum):
@@ -212,6 +227,31 @@ class Effusion:
     source: str | None = None
 
 
+class MibgScoreMethod(Enum):
+    """Semi-quantitative MIBG scores (Brisse 2011: recommended; PDQ): Curie, 9 skeletal segments and one
+    soft-tissue segment scored 0-3 (0-30); SIOPEN, 12 skeletal segments scored 0-6 (0-72)."""
+
+    CURIE = "curie"
+    SIOPEN = "siopen"
+
+    @property
+    def maximum(self) -> float:
+        return 30.0 if self is MibgScoreMethod.CURIE else 72.0
+
+
+@dataclass(frozen=True)
+class MibgScore:
+    """A semi-quantitative MIBG score at diagnosis: recorded and shown, never a staging or risk input."""
+
+    method: MibgScoreMethod
+    value: float
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.value <= self.method.maximum:
+            raise ValueError(f"{self.method.value} score {self.value} outside 0-{self.method.maximum:g}")
+
+
 @dataclass(frozen=True)
 class Evidence:
     """Which sources (FHIR ``Type/id`` or a case-file pointer) gave a fact."""
@@ -269,6 +309,22 @@ class Case:
     ploidy: Ploidy = field(default_factory=Ploidy)
     ms_symptoms: Presence = Presence.UNKNOWN
     resection: ResectionExtent = ResectionExtent.UNKNOWN
+    # INSS (Brodeur 1993), after surgery: ``resection`` is the extent of gross excision; microscopic residual
+    # after a complete gross excision is still stage 1; the nodes are as the pathologist reports them
+    # (ipsilateral non-adherent nodes; contralateral regional nodes); midline infiltration is infiltration to
+    # or beyond the opposite side of the vertebral column (or, for a midline tumour, bilateral extension).
+    microscopic_residual: Presence = Presence.UNKNOWN
+    nodes_ipsilateral: Presence = Presence.UNKNOWN
+    nodes_contralateral: Presence = Presence.UNKNOWN
+    midline_infiltration: Presence = Presence.UNKNOWN
+    # The pretreatment work-up (workup.py): the primary's longest diameter and cystic fraction, a paraspinal
+    # primary and signs of cord or nerve-root compression, ALK, the semi-quantitative MIBG score.
+    primary_diameter_cm: float | None = None
+    primary_cystic_percent: float | None = None
+    paraspinal: Presence = Presence.UNKNOWN
+    cord_compression: Presence = Presence.UNKNOWN
+    alk: AlkStatus = AlkStatus.UNKNOWN
+    mibg_scores: tuple[MibgScore, ...] = ()
     evidence: tuple[Evidence, ...] = ()
 
     def __post_init__(self) -> None:
@@ -276,6 +332,10 @@ class Case:
             raise ValueError("age_days must not be negative")
         if self.age_days_max is not None and (self.age_days is None or self.age_days_max < self.age_days):
             raise ValueError("age_days_max needs age_days and must not be below it")
+        if self.primary_diameter_cm is not None and not 0 < self.primary_diameter_cm < 100:
+            raise ValueError(f"primary tumour diameter {self.primary_diameter_cm} cm outside 0-100")
+        if self.primary_cystic_percent is not None and not 0 <= self.primary_cystic_percent <= 100:
+            raise ValueError(f"cystic fraction {self.primary_cystic_percent} % outside 0-100")
         if self.age_days is None and self.birth_date and self.diagnosis_date:
             AgeAtDiagnosis.between(self.birth_date, self.diagnosis_date)  # raises on impossible dates
 

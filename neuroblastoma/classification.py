@@ -9,7 +9,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import replace
 from enum import Enum
 
-from neuroblastoma import cog2021, inrg2009, staging
+from neuroblastoma import cog2021, inrg2009, inss, staging
 from neuroblastoma.case import Case, FactKey, SetAsideAge
 from neuroblastoma.registry import Registry, RiskSchema, StagingSystem
 from neuroblastoma.results import Classification, RiskLevel, RiskResult, RuleWarning, StageResult
@@ -18,6 +18,7 @@ from neuroblastoma.sources import RULESET_VERSION
 
 STAGING_SYSTEMS: Registry[StagingSystem] = Registry("staging system", (
     staging.INRGSS,
+    inss.INSS,
 ))
 RISK_SCHEMAS: Registry[RiskSchema] = Registry("risk schema", (
     inrg2009.SCHEMA,

@@ -29,6 +29,8 @@ from neuroblastoma.risk_factors import (
     is_mature_ganglioneuroma,
     mycn_gain_warning,
     out_of_scope_trace,
+    possible_ages,
+    possible_stages,
     shared_factors,
     table_trace,
 )
@@ -125,8 +127,32 @@ def _possible_resection(case: Case) -> frozenset[Hashable]:
     return RESECTION.domain
 
 
-def _warnings(case: Case) -> tuple[RuleWarning, ...]:
+UNSTABLE_MS_INFANT = (
+    "Practice guidance (PDQ; COG ANBL0531): a symptomatic MS infant too unstable for biopsy may start "
+    "intermediate-risk chemotherapy first, with the biopsy when safe; it becomes high risk if {found} is then found "
+    "(PDQ Table 3). The COG 2021 group stays undetermined until then.")
+
+
+def unstable_ms_infant(case: Case, stage: StageInput) -> tuple[RuleWarning, ...]:
+    """PDQ (intermediate-risk section, after Irwin 2021's MS list): "For infants with stage MS tumors who are too
+    unstable to undergo biopsy before starting treatment, chemotherapy is initiated, and a biopsy is obtained when
+    safe"; COG ANBL0531 enrolled 4S infants "unable to undergo biopsy" on its intermediate-risk trial. SRC-A's
+    "reassignment to high-risk if MYCN amplification is later identified" is not stated in the sources; it follows
+    from Table 3 (MS MYCN-amplified: high), and from 12 months unfavourable histology, a 1p/11q aberration or a
+    diploid tumour make MS high too, which SRC-A leaves out. Guidance only: the result stays undetermined."""
+    if possible_stages(stage) != {Stage.MS} or case.ms_symptoms is not Presence.PRESENT:
+        return ()
+    if case.mycn is not MycnStatus.UNKNOWN:
+        return ()
+    older = AgeBand.FROM_12_TO_18_MONTHS in possible_ages(case, frozenset({Stage.MS}))
+    found = ("MYCN amplification, unfavourable histology, a 1p/11q aberration or a diploid tumour" if older
+             else "MYCN amplification")
+    return (RuleWarning("unstable-ms-infant-practice", UNSTABLE_MS_INFANT.format(found=found)),)
+
+
+def _warnings(case: Case, stage: StageInput) -> tuple[RuleWarning, ...]:
     warnings = list(mycn_gain_warning(case))
+    warnings += unstable_ms_infant(case, stage)
     if case.ploidy.effective_category is PloidyCategory.HYPODIPLOID:
         warnings.append(RuleWarning(
             "ploidy-convention",
@@ -157,7 +183,7 @@ def classify_cog2021(case: Case, stage: StageInput) -> RiskResult:
     }
     match = match_table(ROWS, possible)
     outcome = match.outcomes[0] if match.determinate else None
-    trace = table_trace("COG 2021", match, possible, _warnings(case))
+    trace = table_trace("COG 2021", match, possible, _warnings(case, stage))
     return RiskResult(SCHEMA_ID, outcome, match.outcomes, trace, RULESET_VERSION)
 
 

@@ -18,13 +18,25 @@ from neuroblastoma.case import FACT_COMPONENTS, FactKey
 @dataclass(frozen=True)
 class DecidingTest:
     """``name`` is what to order or document, ``short`` the same in a few words; ``who`` does it;
-    ``idrf_worksheet`` when the app's IDRF and staging worksheet records it."""
+    ``idrf_worksheet`` when the app's IDRF and staging worksheet records it; ``parts`` the words for each input
+    the test supplies, when it is named by the inputs asked for (``name_for``)."""
 
     key: str
     short: str
     name: str
     who: str
     idrf_worksheet: bool = False
+    parts: tuple[tuple[FactKey, str], ...] = ()
+
+    def name_for(self, facts: Iterable[FactKey]) -> str:
+        """The name, with only the inputs asked for: a histology review wanted for the INPC class alone does not
+        ask for the grade, which decides only L2 at 18 months or older (issue 14)."""
+        wanted = set(facts)
+        named = [words for fact, words in self.parts if fact in wanted]
+        if not named:
+            return self.name
+        listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+        return f"{self.name}: {listed}"
 
 
 def _test(key: str, short: str, name: str, who: str, idrf_worksheet: bool = False) -> DecidingTest:
@@ -38,9 +50,12 @@ _IMAGING_REVIEW = _test("imaging-review", "IDRF radiology review",
                         "radiology", idrf_worksheet=True)
 _GENOMIC_PROFILE = _test("genomic-profile", "11q/1p status",
                          "Tumour genomic profile: 11q and 1p status (SNP array, aCGH or FISH)", "laboratory")
-_HISTOLOGY = _test("histology-review", "histology review",
-                   "Histology review: INPC category, grade of differentiation and favourable/unfavourable class",
-                   "pathology")
+_HISTOLOGY = DecidingTest("histology-review", "histology review", "Histology review", "pathology",
+                          parts=((FactKey.HISTOLOGY, "INPC category"), (FactKey.GRADE, "grade of differentiation"),
+                                 (FactKey.INPC, "favourable/unfavourable class")))
+_SURGICAL_PATHOLOGY = _test("surgical-pathology", "operative and node pathology",
+                            "Operative and pathology reports: extent of gross excision, margins, and the lymph nodes "
+                            "sampled (ipsilateral non-adherent, contralateral) (known after surgery)", "surgery")
 
 DECIDING_TESTS: dict[FactKey, DecidingTest] = {
     FactKey.AGE: _DATES,
@@ -88,6 +103,25 @@ DECIDING_TESTS: dict[FactKey, DecidingTest] = {
     FactKey.RESECTION: _test("resection", "extent of resection",
                              "Extent of resection, from the operative and pathology reports (known only after "
                              "surgery)", "surgery"),
+    FactKey.MICROSCOPIC_RESIDUAL: _SURGICAL_PATHOLOGY,
+    FactKey.NODES_IPSILATERAL: _SURGICAL_PATHOLOGY,
+    FactKey.NODES_CONTRALATERAL: _SURGICAL_PATHOLOGY,
+    FactKey.MIDLINE: _test("midline", "midline infiltration",
+                           "Radiology or operative report: does the tumour infiltrate to or beyond the opposite side "
+                           "of the vertebral column (Brodeur 1993)", "radiology", idrf_worksheet=True),
+    FactKey.PRIMARY_SIZE: _test("primary-size", "primary size",
+                                "Radiology: longest diameter of the primary and its cystic fraction", "radiology"),
+    FactKey.PARASPINAL: _test("paraspinal", "paraspinal location",
+                              "Radiology: is the primary paraspinal (next to the spine or in the neural foramina)",
+                              "radiology"),
+    FactKey.CORD_COMPRESSION: _test("cord-compression", "cord compression signs",
+                                    "Neurological examination: signs of spinal cord or nerve-root compression",
+                                    "treating team"),
+    FactKey.ALK: _test("alk", "ALK status", "Tumour ALK sequencing and copy number (mutation, amplification)",
+                       "laboratory"),
+    FactKey.MIBG_SCORE: _test("mibg-score", "MIBG score",
+                              "Semi-quantitative MIBG score of the diagnostic scan (Curie, or SIOPEN)",
+                              "nuclear medicine"),
 }
 
 

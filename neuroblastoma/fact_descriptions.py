@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 
-from neuroblastoma.biology import MycnStatus, PloidyCategory, ResectionExtent
+from neuroblastoma.biology import AlkStatus, HistologicCategory, MycnStatus, PloidyCategory, ResectionExtent
 from neuroblastoma.case import FACT_COMPONENTS, Case, FactKey, MarrowMethod
 from neuroblastoma.facts import Presence
 from neuroblastoma.idrf import IDRF_BY_CODE, IdrfAssessment, StructureKind, StructureRelation, assess_idrf
@@ -42,7 +42,7 @@ def _age(case: Case) -> str:
     if not age.is_exact:
         return f"{age.min_days}–{age.max_days} days (dates not exact)"
     months = int(age.min_days / 30.4375)
-    return f"{age.min_days} days ({months} months)"
+    return f"{age.min_days} days ({months} month{'' if months == 1 else 's'})"
 
 
 def _primary(case: Case) -> str:
@@ -51,6 +51,7 @@ def _primary(case: Case) -> str:
     parts = []
     for primary in case.primaries:
         where = primary.compartment.value if primary.compartment else "compartment not recorded"
+        where += " (adrenal)" if primary.adrenal is Presence.PRESENT else ""
         side = f", {primary.side.value}" if primary.side.value != "unknown" else ""
         parts.append(f"{where}{side}")
     prefix = f"{len(parts)} primaries: " if len(parts) > 1 else ""
@@ -164,12 +165,33 @@ def _extension(case: Case) -> str:
     return "; ".join(parts) or NOT_RECORDED
 
 
+def _size(case: Case) -> str:
+    if case.primary_diameter_cm is None:
+        return NOT_RECORDED if case.primary_cystic_percent is None else (
+            f"diameter not recorded, {case.primary_cystic_percent:g} % cystic")
+    cystic = (f", {case.primary_cystic_percent:g} % cystic" if case.primary_cystic_percent is not None
+              else ", cystic fraction not recorded")
+    return f"{case.primary_diameter_cm:g} cm longest diameter{cystic}"
+
+
+def _mibg_scores(case: Case) -> str:
+    names = {"curie": "Curie", "siopen": "SIOPEN"}
+    return "; ".join(f"{names[s.method.value]} {s.value:g}" for s in case.mibg_scores) or NOT_RECORDED
+
+
+_NODE_WORDS = {Presence.PRESENT: "positive", Presence.ABSENT: "negative"}
+_ALK_WORDS = {AlkStatus.MUTATION: "mutation", AlkStatus.AMPLIFICATION: "amplification",
+              AlkStatus.NOT_ALTERED: "not altered"}
+
+
 Describer = Callable[[Case], str]
 
 # Every input the rules read, in the order a clinician reads a case: who, where, how far, what it is, biology.
 DESCRIBERS: dict[FactKey, tuple[str, Describer]] = {
     FactKey.AGE: ("Age at diagnosis", _age),
     FactKey.PRIMARY_TUMOUR: ("Primary tumour", _primary),
+    FactKey.PRIMARY_SIZE: ("Primary size", _size),
+    FactKey.PARASPINAL: ("Paraspinal primary", lambda c: _PRESENCE[c.paraspinal]),
     FactKey.IDRF: ("Image-defined risk factors", _idrfs),
     FactKey.EXTENSION: ("Extension", _extension),
     FactKey.LYMPH_NODES: ("Involved nodes", _nodes),
@@ -180,20 +202,31 @@ DESCRIBERS: dict[FactKey, tuple[str, Describer]] = {
                                                                      c.metastatic_survey, NOT_RECORDED)),
     FactKey.BONE_MARROW: ("Bone marrow", _marrow),
     FactKey.FUNCTIONAL_IMAGING: ("MIBG / bone scan / PET", _imaging),
+    FactKey.MIBG_SCORE: ("MIBG score", _mibg_scores),
     FactKey.MIBG_AVIDITY: ("MIBG avidity of the primary", lambda c: {Presence.PRESENT: "avid",
                                                                    Presence.ABSENT: "not avid"}.get(
                                                                        c.primary_mibg_avid, NOT_RECORDED)),
     FactKey.EFFUSIONS: ("Effusions", lambda c: ", ".join(e.kind.value for e in c.effusions) or NOT_RECORDED),
-    FactKey.HISTOLOGY: ("Histology", lambda c: _words(FactKey.HISTOLOGY, c.histology,
-                                                      c.histology.value.replace("-", ", "))),
+    FactKey.HISTOLOGY: ("Histology", lambda c: NOT_RECORDED if c.histology is HistologicCategory.UNKNOWN
+                        else _words(FactKey.HISTOLOGY, c.histology, c.histology.value.replace("-", ", "))),
     FactKey.GRADE: ("Grade", lambda c: _words(FactKey.GRADE, c.grade)),
     FactKey.INPC: ("INPC", lambda c: _words(FactKey.INPC, c.inpc)),
     FactKey.MYCN: ("MYCN", _mycn),
     FactKey.CHR_11Q: ("11q", lambda c: _aberration(c.chr11q_aberration)),
     FactKey.CHR_1P: ("1p", lambda c: _aberration(c.chr1p_aberration)),
     FactKey.PLOIDY: ("Ploidy", _ploidy),
+    FactKey.ALK: ("ALK", lambda c: _ALK_WORDS.get(c.alk, NOT_RECORDED)),
     FactKey.SYMPTOMS: ("MS symptoms", lambda c: _words(FactKey.SYMPTOMS, c.ms_symptoms)),
+    FactKey.CORD_COMPRESSION: ("Cord or nerve-root compression", lambda c: _PRESENCE[c.cord_compression]),
     FactKey.RESECTION: ("Resection", _resection),
+    FactKey.MICROSCOPIC_RESIDUAL: ("Microscopic residual", lambda c: _PRESENCE[c.microscopic_residual]),
+    FactKey.NODES_IPSILATERAL: ("Ipsilateral nodes (histology)",
+                                lambda c: _NODE_WORDS.get(c.nodes_ipsilateral, NOT_RECORDED)),
+    FactKey.NODES_CONTRALATERAL: ("Contralateral nodes (histology)",
+                                  lambda c: _NODE_WORDS.get(c.nodes_contralateral, NOT_RECORDED)),
+    FactKey.MIDLINE: ("Midline infiltration", lambda c: {Presence.PRESENT: "across the midline",
+                                                         Presence.ABSENT: "not across the midline"}.get(
+                                                             c.midline_infiltration, NOT_RECORDED)),
 }
 
 
@@ -265,6 +298,11 @@ _PHRASES: dict[FactKey, Describer] = {
     FactKey.GRADE: lambda c: _words(FactKey.GRADE, c.grade, "grade not recorded"),
     FactKey.SYMPTOMS: lambda c: _words(FactKey.SYMPTOMS, c.ms_symptoms, "MS symptoms not recorded"),
     FactKey.RESECTION: lambda c: f"resection {_resection(c)}",
+    FactKey.NODES_IPSILATERAL: lambda c: _words(FactKey.NODES_IPSILATERAL, c.nodes_ipsilateral,
+                                                "ipsilateral nodes not recorded"),
+    FactKey.NODES_CONTRALATERAL: lambda c: _words(FactKey.NODES_CONTRALATERAL, c.nodes_contralateral,
+                                                  "contralateral nodes not recorded"),
+    FactKey.MIDLINE: lambda c: _words(FactKey.MIDLINE, c.midline_infiltration, "midline infiltration not recorded"),
 }
 
 

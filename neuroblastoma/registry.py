@@ -23,7 +23,13 @@ from neuroblastoma.sources import Source
 @dataclass(frozen=True)
 class StagingSystem:
     """A staging system: its id (``inrgss``), its name (``INRGSS``), what its stage is called (``INRG
-    stage``), its source, its rule and its stages."""
+    stage``), its source, its rule and its stages.
+
+    ``postsurgical`` marks a system computed in parallel whose stage rests on operative and pathology facts
+    (INSS, Brodeur 1993): before surgery it is open, as expected. Its rule puts those facts in the trace's
+    ``awaiting`` (never ``missing``), and every renderer says plainly "after surgery (candidates …; needs
+    …)": no missing-data request, no warning. The risk schemas are built on the first, pretreatment system.
+    """
 
     id: str
     title: str
@@ -31,6 +37,7 @@ class StagingSystem:
     source: Source
     assign: Callable[[Case], StageResult[Any]]
     stages: tuple[Enum, ...]
+    postsurgical: bool = False
 
 
 @dataclass(frozen=True)

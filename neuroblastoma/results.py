@@ -64,6 +64,10 @@ class Trace:
     # The rule(s) in a clinician's words: the matched table rows by their content ("L2, under 18 months,
     # MYCN not amplified"), or, when undecided, each remaining row with its outcome. Empty: see ``steps``.
     basis: tuple[str, ...] = ()
+    # Inputs a later step of care supplies (INSS: the operative and pathology findings, known after surgery):
+    # expected to be open before then, so named plainly beside the result, never requested as missing data
+    # and never a reason for a warning (``StagingSystem.postsurgical``).
+    awaiting: tuple[MissingInput, ...] = ()
 
 
 StageT = TypeVar("StageT", bound=Enum)

@@ -51,6 +51,12 @@ VALUE_WORDS: Mapping[FactKey, Mapping[Hashable, str]] = {
     FactKey.HISTOLOGY: {_H.NEUROBLASTOMA: "neuroblastoma", _H.GANGLIONEUROBLASTOMA_NODULAR: "nodular GNB",
                         _H.GANGLIONEUROBLASTOMA_INTERMIXED: "intermixed GNB",
                         _H.GANGLIONEUROMA_MATURING: "maturing ganglioneuroma"},
+    FactKey.NODES_IPSILATERAL: {Presence.PRESENT: "ipsilateral non-adherent nodes positive",
+                                Presence.ABSENT: "ipsilateral non-adherent nodes negative"},
+    FactKey.NODES_CONTRALATERAL: {Presence.PRESENT: "contralateral regional nodes positive",
+                                  Presence.ABSENT: "contralateral nodes negative"},
+    FactKey.MIDLINE: {Presence.PRESENT: "infiltrating across the midline",
+                      Presence.ABSENT: "not infiltrating across the midline"},
     FactKey.PLOIDY: {PloidyCategory.HYPERDIPLOID: "hyperdiploid (DNA index above 1)",
                      PloidyCategory.DIPLOID: "diploid (DNA index 1 or below)",
                      PloidyCategory.HYPODIPLOID: "hypodiploid (DNA index below 1)"},
@@ -91,7 +97,8 @@ def describe_values(factor: Factor, values: frozenset[Hashable]) -> str:
 
 # The order a clinician reads a row in: stage, age, histology, then biology, then the clinical facts.
 _READING_ORDER = (FactKey.STAGE, FactKey.AGE, FactKey.HISTOLOGY, FactKey.GRADE, FactKey.INPC, FactKey.MYCN,
-                  FactKey.CHR_11Q, FactKey.SCA, FactKey.PLOIDY, FactKey.SYMPTOMS, FactKey.RESECTION)
+                  FactKey.CHR_11Q, FactKey.SCA, FactKey.PLOIDY, FactKey.SYMPTOMS, FactKey.RESECTION, FactKey.MIDLINE,
+                  FactKey.NODES_IPSILATERAL, FactKey.NODES_CONTRALATERAL)
 
 
 def _position(factor: Factor) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Bump on any change to a rule, threshold or table row; it is written into every result and audit record.
-RULESET_VERSION = "2026.12.0"
+RULESET_VERSION = "2026.12.1"
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,13 @@ BRISSE_2011 = Source(
     "the International Neuroblastoma Risk Group Project. Radiology. 2011;261(1):243-257.",
     "https://doi.org/10.1148/radiol.11101352",
 )
+BRODEUR_1993 = Source(
+    "Brodeur 1993",
+    "Brodeur GM, Pritchard J, Berthold F, et al. Revisions of the international criteria for neuroblastoma "
+    "diagnosis, staging, and response to treatment. J Clin Oncol. 1993;11(8):1466-1477 (the INSS table as "
+    "reproduced in Cochrane CD010685 Table 3 and the CAP neuroblastoma checklist).",
+    "https://doi.org/10.1200/JCO.1993.11.8.1466",
+)
 PDQ_NEUROBLASTOMA = Source(
     "PDQ",
     "PDQ Pediatric Treatment Editorial Board. Neuroblastoma Treatment (PDQ®) – Health Professional "
@@ -46,4 +53,5 @@ PDQ_NEUROBLASTOMA = Source(
     "https://www.cancer.gov/types/neuroblastoma/hp/neuroblastoma-treatment-pdq",
 )
 
-ALL_SOURCES: tuple[Source, ...] = (MONCLAIR_2009, COHN_2009, IRWIN_2021, BRISSE_2011, PDQ_NEUROBLASTOMA)
+ALL_SOURCES: tuple[Source, ...] = (MONCLAIR_2009, COHN_2009, IRWIN_2021, BRISSE_2011, BRODEUR_1993,
+                                   PDQ_NEUROBLASTOMA)

@@ -249,38 +249,40 @@ def _outside_ms_sites(sites: Iterable[DistantSite]) -> list[DistantSite]:
     return [s for s in sites if s.site not in MS_PERMITTED_SITES]
 
 
-def _sites_condition(distant: DistantDisease) -> Assessment:
-    """MS: metastases confined to skin, liver and/or bone marrow.
+def sites_condition(distant: DistantDisease, decides: str = MS_DECIDES) -> Assessment:
+    """MS (and INSS 4S): metastases confined to skin, liver and/or bone marrow; ``decides`` says what it
+    decides.
 
     With no site known to be involved, the distant disease (if any) lies among the sites in doubt
     when the work-up is otherwise complete; else it may lie anywhere, and the sites are missing.
     """
+    special = "MS" if decides == MS_DECIDES else "4S"
     present = [s for s in distant.sites if s.presence is PRESENT]
     doubtful = [s for s in distant.sites if s.presence is UNKNOWN]
     if outside := _outside_ms_sites(present):
         names = ", ".join(unique(s.site.value for s in outside))
-        return Assessment(ABSENT, (f"Metastases outside skin, liver and bone marrow ({names}): not MS",),
+        return Assessment(ABSENT, (f"Metastases outside skin, liver and bone marrow ({names}): not {special}",),
                           unique(s.fact for s in outside))
     only_doubtful = not present and distant.closed and doubtful
     if only_doubtful and len(_outside_ms_sites(doubtful)) == len(doubtful):
         names = ", ".join(unique(s.site.value for s in doubtful))
         return Assessment(ABSENT, (f"Any distant disease would lie outside skin, liver and bone marrow "
-                                   f"({names}): not MS",), unique(s.fact for s in doubtful))
+                                   f"({names}): not {special}",), unique(s.fact for s in doubtful))
     if outside := _outside_ms_sites(doubtful):
         return Assessment(UNKNOWN, ("Possible metastases outside skin, liver and bone marrow",), (),
                           tuple(MissingInput(s.fact, f"whether there is disease in the {s.site.value} "
-                                                     f"({s.description}) {MS_DECIDES}") for s in outside))
+                                                     f"({s.description}) {decides}") for s in outside))
     if present or only_doubtful:
         names = ", ".join(unique(s.site.value for s in present or doubtful))
         return Assessment(PRESENT, (f"Metastatic sites confined to skin, liver and/or marrow ({names})",),
                           unique(s.fact for s in present or doubtful))
-    why = f"which sites are involved (only skin, liver and bone marrow are allowed) {MS_DECIDES}"
+    why = f"which sites are involved (only skin, liver and bone marrow are allowed) {decides}"
     return Assessment(UNKNOWN, ("Metastatic sites not listed",), (), (MissingInput(FactKey.METASTASES, why),))
 
 
-def _marrow_condition(case: Case, marrow: Assessment) -> Assessment:
-    """MS: marrow involvement < 10 % of nucleated cells on smears or biopsy (Brisse 2011). ``marrow`` is
-    the work-up's ``marrow_involvement``."""
+def marrow_condition(case: Case, marrow: Assessment, decides: str = MS_DECIDES) -> Assessment:
+    """MS (and INSS 4S): marrow involvement < 10 % of nucleated cells on smears or biopsy (Brisse 2011;
+    Brodeur 1993). ``marrow`` is the work-up's ``marrow_involvement``; ``decides`` says what it decides."""
     percent = case.bone_marrow.tumour_cell_percent
     if marrow.presence is ABSENT:
         return Assessment(PRESENT, ("Bone marrow not involved",), (FactKey.BONE_MARROW,), (), marrow.warnings)
@@ -289,10 +291,11 @@ def _marrow_condition(case: Case, marrow: Assessment) -> Assessment:
             step, why = "Bone marrow involvement not reported", "marrow involvement and tumour-cell %"
         else:
             step, why = "Bone marrow involved, percentage unknown", "the tumour-cell percentage (< 10 %)"
-        return Assessment(UNKNOWN, (step,), (), (MissingInput(FactKey.BONE_MARROW, f"{why} {MS_DECIDES}"),),
+        return Assessment(UNKNOWN, (step,), (), (MissingInput(FactKey.BONE_MARROW, f"{why} {decides}"),),
                           marrow.warnings)
     below = percent < MS_MARROW_LIMIT_PERCENT
-    verdict = "below 10 %: allowed in MS" if below else "10 % or more: not MS"
+    special = "MS" if decides == MS_DECIDES else "4S"
+    verdict = f"below 10 %: allowed in {special}" if below else f"10 % or more: not {special}"
     return Assessment(Presence.of(below), (f"Bone marrow {percent:g} % tumour cells, {verdict}",),
                       (FactKey.BONE_MARROW,), (), marrow.warnings)
 
@@ -313,7 +316,7 @@ MS_VERDICT = {PRESENT: "all MS conditions hold", ABSENT: "an MS condition fails:
 def ms_eligibility(case: Case, distant: DistantDisease) -> Assessment:
     """MS if all four conditions hold (Kleene AND). Only conditions still in doubt name missing inputs,
     and none do once a condition fails."""
-    conditions = (_age_condition(case), _sites_condition(distant), _marrow_condition(case, distant.marrow),
+    conditions = (_age_condition(case), sites_condition(distant), marrow_condition(case, distant.marrow),
                   _imaging_condition(distant.imaging))
     presence = all_present(c.presence for c in conditions)
     deciding = [c for c in conditions if c.presence is (ABSENT if presence is ABSENT else PRESENT)]

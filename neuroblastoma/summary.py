@@ -1,7 +1,8 @@
 """A classification as plain JSON-ready data: the CLI's ``--json`` output, logs and docs share it.
 
-The INRGSS stage is ``stage``/``stage_candidates``; every other staging system and every risk schema
-has its own key (its id), in registration order.
+The INRGSS stage is ``stage``/``stage_candidates``; every other staging system (``inss``: ``{"stage": "1" |
+"2A" | "2B" | "3" | "4" | "4S" | null, "candidates": [...], "awaiting": [...]}``) and every risk schema has its
+own key (its id), in registration order. Each trace carries its warnings.
 """
 
 from __future__ import annotations
@@ -14,17 +15,26 @@ from neuroblastoma.results import Classification, RiskOutcome, RiskResult, Stage
 
 
 def _trace(trace: Trace) -> dict[str, Any]:
-    return {
+    summary: dict[str, Any] = {
         "rule": trace.rule,
         "citation": trace.citation,
         "decidedBy": [fact.value for fact in trace.decided_by],
         "steps": list(trace.steps),
+        "warnings": [{"code": w.code, "message": w.message} for w in trace.warnings],
     }
+    if trace.awaiting:
+        summary["awaiting"] = [{"fact": m.fact.value, "why": m.why} for m in trace.awaiting]
+    return summary
 
 
 def _stage(result: StageResult[Enum]) -> dict[str, Any]:
-    return {"stage": result.stage.value if result.stage else None,
-            "candidates": [stage.value for stage in result.candidates]}
+    """``{"stage": "2A" | None, "candidates": [...]}``; a postsurgical system open before surgery also names
+    the facts it waits for (``awaiting``: never missing data)."""
+    summary: dict[str, Any] = {"stage": result.stage.value if result.stage else None,
+                               "candidates": [stage.value for stage in result.candidates]}
+    if result.trace.awaiting:
+        summary["awaiting"] = [m.fact.value for m in result.trace.awaiting]
+    return summary
 
 
 def _risk(result: RiskResult, groups: bool) -> dict[str, Any]:

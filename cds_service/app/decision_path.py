@@ -84,12 +84,16 @@ def _steps(trace: Trace) -> tuple[Step, ...]:
 
 
 def _missing(trace: Trace) -> tuple[Missing, ...]:
+    """What would decide an open result: the missing inputs, then those a later step of care supplies (a
+    postsurgical system's operative and pathology facts), each with its test."""
     found = []
-    for item in trace.missing:
+    for item in (*trace.missing, *trace.awaiting):
         if item.fact is FactKey.STAGE:
             continue
         test = DECIDING_TESTS.get(item.fact)
-        found.append(Missing(fact_label(item.fact), item.why, test.name if test else None, test.who if test else None))
+        why = f"after surgery: {item.why}" if item in trace.awaiting else item.why
+        found.append(Missing(fact_label(item.fact), why, test.name_for((item.fact,)) if test else None,
+                             test.who if test else None))
     return tuple(found)
 
 

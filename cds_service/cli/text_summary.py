@@ -13,6 +13,10 @@ def _stage_line(stage: StageResult[Enum], label: str) -> str:
     if stage.stage:
         return f"{label} {stage.stage.value}  ({stage.trace.rule}; {stage.trace.citation})"
     candidates = ", ".join(s.value for s in stage.candidates)
+    system = STAGING_SYSTEMS.get(stage.system)
+    if system.postsurgical and stage.trace.awaiting:  # expected before surgery: said plainly, not as missing
+        needs = ", ".join(m.fact.value for m in (*stage.trace.missing, *stage.trace.awaiting))
+        return f"{system.title}: after surgery (candidates {candidates}; needs {needs})"
     return f"{label} cannot be assigned: candidates {candidates}"
 
 

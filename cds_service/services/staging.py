@@ -14,8 +14,9 @@ from cds_service.services.evidence import case_evidence
 from fhir_mappings.reading.case_reader import CaseReading
 from fhir_mappings.writing.results_to_fhir import result_resources
 from fhir_mappings.writing.updates import ResultAction, plan_result
+from neuroblastoma.facts import Presence
 from neuroblastoma.results import Classification
-from neuroblastoma.workup import missing_pretreatment_assessments
+from neuroblastoma.workup import pretreatment_workup
 
 ID = "neuroblastoma-staging"
 TITLE = "Neuroblastoma INRG stage and risk group"
@@ -65,13 +66,14 @@ def answer_staging(call: ServiceCall) -> ServiceAnswer:
     cards: list[tuple[Card, str]] = [(stage_risk_card.stage_risk_card(
         result, reading, evidence, primary_schema=call.settings.primary_schema, call_key=call.key,
         actions=actions, recorded=recorded, app_links=app_links), stage_risk_card.KIND)]
+    workup_items = pretreatment_workup(reading.case, result)
     missing = missing_data_card.missing_data_card(result, call_key=call.key,
-                                                  worksheet_link=app_link(call.base_url, "worksheet"))
+                                                  worksheet_link=app_link(call.base_url, "worksheet"),
+                                                  observation=workup_items.observation is Presence.PRESENT)
     if missing:
         cards.append((missing, missing_data_card.KIND))
     requested = {test.key for test, _ in missing_data_card.requests(result)}
-    workup = workup_card.workup_card(missing_pretreatment_assessments(reading.case), call_key=call.key,
-                                     already_requested=requested)
+    workup = workup_card.workup_card(workup_items, call_key=call.key, already_requested=requested)
     if workup:
         cards.append((workup, workup_card.KIND))
     outcome = "determinate" if result.stage.determinate and not result.missing else "indeterminate"

@@ -18,6 +18,7 @@ from fhir_mappings.reading.primaries import PrimaryPlan, target_of
 from fhir_mappings.reading.resources import Resource
 from fhir_mappings.terminology.value_sets import ImagingTarget
 from neuroblastoma.biology import (
+    AlkStatus,
     DifferentiationGrade,
     HistologicCategory,
     InpcClass,
@@ -77,7 +78,8 @@ def _primaries(by_kind: dict[F, list[Finding]], plans: list[PrimaryPlan]) -> tup
             idrfs=tuple(replace(f.value, source=f.source) for f in mine[F.IDRF]),
             idrf_summary=summary.value if summary else Presence.UNKNOWN,
             idrf_summary_source=summary.source if summary else None,
-            label=f"primary {index + 1}" if len(plans) > 1 else "primary", source=plan.source))
+            label=f"primary {index + 1}" if len(plans) > 1 else "primary", source=plan.source,
+            adrenal=plan.site.adrenal))
     return tuple(primaries)
 
 
@@ -198,6 +200,17 @@ def assemble_case(winners: Winners, patient: Resource | None, patient_id: str | 
         ploidy=Ploidy(_value(winners, F.DNA_INDEX, None), _value(winners, F.PLOIDY_CATEGORY, None)),
         ms_symptoms=_value(winners, F.SYMPTOMS, Presence.UNKNOWN),
         resection=_value(winners, F.RESECTION, ResectionExtent.UNKNOWN),
+        microscopic_residual=_value(winners, F.MICROSCOPIC_RESIDUAL, Presence.UNKNOWN),
+        nodes_ipsilateral=_value(winners, F.NODES_IPSILATERAL, Presence.UNKNOWN),
+        nodes_contralateral=_value(winners, F.NODES_CONTRALATERAL, Presence.UNKNOWN),
+        midline_infiltration=_value(winners, F.MIDLINE, Presence.UNKNOWN),
+        primary_diameter_cm=_value(winners, F.PRIMARY_DIAMETER, None),
+        primary_cystic_percent=_value(winners, F.PRIMARY_CYSTIC, None),
+        paraspinal=_value(winners, F.PARASPINAL, Presence.UNKNOWN),
+        cord_compression=_value(winners, F.CORD_COMPRESSION, Presence.UNKNOWN),
+        alk=_value(winners, F.ALK, AlkStatus.UNKNOWN),
+        mibg_scores=tuple(replace(f.value, source=f.source)
+                          for f in sorted(by_kind.get(F.MIBG_SCORE, ()), key=lambda f: f.value.method.value)),
     )
     notes += dating.notes
     if dating.problem:

@@ -54,6 +54,16 @@ class FindingKind(Enum):
     SYMPTOMS = "symptoms"
     RESECTION = "resection"
     MULTIFOCAL = "multifocal"
+    MICROSCOPIC_RESIDUAL = "microscopic-residual"
+    NODES_IPSILATERAL = "ipsilateral-nodes"
+    NODES_CONTRALATERAL = "contralateral-nodes"
+    MIDLINE = "midline"
+    PRIMARY_DIAMETER = "primary-diameter"
+    PRIMARY_CYSTIC = "primary-cystic"
+    PARASPINAL = "paraspinal"
+    CORD_COMPRESSION = "cord-compression"
+    ALK = "alk"
+    MIBG_SCORE = "mibg-score"  # item: MibgScoreMethod
 
     @property
     def fact(self) -> FactKey:
@@ -87,6 +97,16 @@ _FACT: Mapping[FindingKind, FactKey] = {
     FindingKind.SYMPTOMS: FactKey.SYMPTOMS,
     FindingKind.RESECTION: FactKey.RESECTION,
     FindingKind.MULTIFOCAL: FactKey.MULTIFOCALITY,
+    FindingKind.MICROSCOPIC_RESIDUAL: FactKey.MICROSCOPIC_RESIDUAL,
+    FindingKind.NODES_IPSILATERAL: FactKey.NODES_IPSILATERAL,
+    FindingKind.NODES_CONTRALATERAL: FactKey.NODES_CONTRALATERAL,
+    FindingKind.MIDLINE: FactKey.MIDLINE,
+    FindingKind.PRIMARY_DIAMETER: FactKey.PRIMARY_SIZE,
+    FindingKind.PRIMARY_CYSTIC: FactKey.PRIMARY_SIZE,
+    FindingKind.PARASPINAL: FactKey.PARASPINAL,
+    FindingKind.CORD_COMPRESSION: FactKey.CORD_COMPRESSION,
+    FindingKind.ALK: FactKey.ALK,
+    FindingKind.MIBG_SCORE: FactKey.MIBG_SCORE,
 }
 
 
@@ -155,6 +175,12 @@ class PrimaryTarget:
 class PrimarySite:
     compartment: Compartment | None
     side: Laterality
+    adrenal: Presence = Presence.UNKNOWN  # SNOMED CT 23451007 on the report (value or bodySite)
+
+    @property
+    def place(self) -> tuple[Compartment | None, Laterality]:
+        """Where the primary is, for matching reports of the same primary (the adrenal flag is a detail)."""
+        return self.compartment, self.side
 
 
 @dataclass(frozen=True)

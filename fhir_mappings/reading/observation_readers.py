@@ -32,13 +32,23 @@ from fhir_mappings.reading.values import (
     quantity_value,
     reference_target,
 )
+from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import value_sets_workup as vw
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.model import CodingKey
 from fhir_mappings.terminology.observation_kinds import ObservationKind as K
 from neuroblastoma.anatomy import Laterality
 from neuroblastoma.biology import MycnStatus
-from neuroblastoma.case import Effusion, MarrowMethod, MetastaticSite, NodalFinding, TumourExtension
+from neuroblastoma.case import (
+    Effusion,
+    MarrowMethod,
+    MetastaticSite,
+    MibgScore,
+    MibgScoreMethod,
+    NodalFinding,
+    TumourExtension,
+)
 from neuroblastoma.facts import Presence
 from neuroblastoma.idrf import IdrfFinding, SpinalCanalFinding
 
@@ -138,7 +148,9 @@ def _primary_site(resource: Resource) -> KeyedValue:
                    or lookup(vs.COMPARTMENT_BY_CODING, resource.get("bodySite")))
     if compartment is None:
         raise UnreadableValueError("primary tumour compartment not recognised")
-    site = PrimarySite(compartment, _side(resource))
+    adrenal = any(any_coding_in(vw.ADRENAL_CODINGS, resource.get(element))
+                  for element in ("valueCodeableConcept", "bodySite"))
+    site = PrimarySite(compartment, _side(resource), Presence.PRESENT if adrenal else Presence.UNKNOWN)
     return FindingKey(F.PRIMARY, (compartment, site.side)), site
 
 
@@ -261,6 +273,47 @@ def _symptoms(resource: Resource) -> KeyedValue:
     return FindingKey(F.SYMPTOMS), _presence(resource)
 
 
+LONGEST_DIMENSION = std.LOINC_TUMOR_LONGEST_DIMENSION.key
+_MIBG_SCORE_METHOD = {OBSERVATION_CODES.code("mibg-curie-score").key: MibgScoreMethod.CURIE,
+                      OBSERVATION_CODES.code("mibg-siopen-score").key: MibgScoreMethod.SIOPEN}
+
+
+def _centimetres(element: Resource) -> float:
+    """A length in cm from a valueQuantity in UCUM cm or mm (mCODE TumorSizeUnitsVS); anything else is unread."""
+    quantity = element.get("valueQuantity")
+    value = quantity_value(element)
+    unit = quantity.get("code") if isinstance(quantity, dict) else None
+    factor = vw.SIZE_UNIT_TO_CM.get((std.UCUM_CM.system, unit)) if isinstance(unit, str) else None
+    if value is None or factor is None:
+        raise UnreadableValueError("tumour size must be a quantity in UCUM cm or mm")
+    centimetres = value * factor
+    if not 0 < centimetres < 100:
+        raise UnreadableValueError("tumour size must be above 0 and below 100 cm")
+    return centimetres
+
+
+def _diameter(resource: Resource) -> KeyedValue:
+    """The primary's longest diameter: the value of our code or LOINC 33728-7, or the 33728-7 component of an
+    mCODE TumorSize Observation (LOINC 21889-1)."""
+    component = components(resource).get(LONGEST_DIMENSION)
+    return FindingKey(F.PRIMARY_DIAMETER), _centimetres(component if component is not None else resource)
+
+
+def _cystic(resource: Resource) -> KeyedValue:
+    percent = quantity_value(resource)
+    if percent is None or not 0 <= percent <= 100:
+        raise UnreadableValueError("cystic fraction must be a quantity from 0 to 100 %")
+    return FindingKey(F.PRIMARY_CYSTIC), percent
+
+
+def _mibg_score(resource: Resource) -> KeyedValue:
+    method = lookup(_MIBG_SCORE_METHOD, resource.get("code"))
+    value = quantity_value(resource)
+    if method is None or value is None or not 0 <= value <= method.maximum:
+        raise UnreadableValueError("MIBG score must be a number within the method's range (Curie 0-30, SIOPEN 0-72)")
+    return FindingKey(F.MIBG_SCORE, method), MibgScore(method, value)
+
+
 def _effusion(resource: Resource) -> KeyedValue | None:
     kind = lookup(vs.EFFUSION_KIND_BY_CODING, resource.get("code"))
     if kind is None:  # cannot happen: the Observation's code chose this reader
@@ -308,4 +361,15 @@ READERS: Mapping[K, Reader] = {
     K.PLOIDY_CATEGORY: _coded_value(F.PLOIDY_CATEGORY, vs.PLOIDY_BY_CODING),
     K.MS_SYMPTOMS: _symptoms,
     K.RESECTION_EXTENT: _coded_value(F.RESECTION, vs.RESECTION_BY_CODING),
+    K.MICROSCOPIC_RESIDUAL: _presence_of(F.MICROSCOPIC_RESIDUAL),
+    K.NODES_IPSILATERAL: _presence_of(F.NODES_IPSILATERAL),
+    K.NODES_CONTRALATERAL: _presence_of(F.NODES_CONTRALATERAL),
+    K.MIDLINE: _presence_of(F.MIDLINE),
+    K.PRIMARY_DIAMETER: _diameter,
+    K.TUMOUR_SIZE_PANEL: _diameter,
+    K.PRIMARY_CYSTIC: _cystic,
+    K.PARASPINAL: _presence_of(F.PARASPINAL),
+    K.CORD_COMPRESSION: _presence_of(F.CORD_COMPRESSION),
+    K.ALK: _coded_value(F.ALK, vw.ALK_BY_CODING),
+    K.MIBG_SCORE: _mibg_score,
 }

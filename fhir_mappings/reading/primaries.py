@@ -21,8 +21,9 @@ from typing import Any
 from fhir_mappings.reading.findings import Attribution, Finding, FindingKey, PrimarySite, PrimaryTarget
 from fhir_mappings.reading.findings import FindingKind as F
 from fhir_mappings.reading.resources import Resource, reference_of
-from fhir_mappings.reading.values import lookup
+from fhir_mappings.reading.values import any_coding_in, lookup
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology.value_sets_workup import ADRENAL_CODINGS
 from neuroblastoma.anatomy import Laterality
 from neuroblastoma.facts import Presence
 
@@ -40,7 +41,9 @@ def _condition_site(condition: Resource) -> PrimarySite | None:
     compartment = lookup(vs.COMPARTMENT_BY_CODING, condition.get("bodySite"))
     if compartment is None:
         return None
-    return PrimarySite(compartment, lookup(vs.LATERALITY_BY_CODING, condition.get("bodySite")) or Laterality.UNKNOWN)
+    adrenal = Presence.PRESENT if any_coding_in(ADRENAL_CODINGS, condition.get("bodySite")) else Presence.UNKNOWN
+    return PrimarySite(compartment, lookup(vs.LATERALITY_BY_CODING, condition.get("bodySite")) or Laterality.UNKNOWN,
+                       adrenal)
 
 
 def plan_primaries(reported: list[Finding], multifocal: Presence, conditions: list[Resource],
@@ -50,12 +53,12 @@ def plan_primaries(reported: list[Finding], multifocal: Presence, conditions: li
     ordered = sorted(by_source, key=lambda f: (f.at is not None, f.at), reverse=True)
     sites: list[tuple[PrimarySite, str]] = [(finding.value, finding.source) for finding in ordered]
     if not sites:
-        seen: dict[PrimarySite, str] = {}
+        seen: dict[tuple[Any, Laterality], tuple[PrimarySite, str]] = {}
         for condition in conditions:
             site = _condition_site(condition)
-            if site is not None and site not in seen:
-                seen[site] = reference_of(condition)
-        sites = list(seen.items())
+            if site is not None and site.place not in seen:
+                seen[site.place] = (site, reference_of(condition))
+        sites = list(seen.values())
     if len(sites) > 1 and multifocal is not Presence.PRESENT:
         notes.append("several primary sites are reported without multifocality: the most recent is used")
         sites = sites[:1]
@@ -65,7 +68,8 @@ def plan_primaries(reported: list[Finding], multifocal: Presence, conditions: li
         sites = [(PrimarySite(None, Laterality.UNKNOWN), reference_of(chosen))]
     plans = []
     for site, source in sites:
-        refs = {source} | {reference_of(c) for c in conditions if _condition_site(c) == site}
+        refs = {source} | {reference_of(c) for c in conditions
+                           if (other := _condition_site(c)) is not None and other.place == site.place}
         if len(sites) == 1:
             refs |= {reference_of(c) for c in conditions}
         plans.append(PrimaryPlan(site, source, frozenset(refs)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fhir_mappings.terminology import result_value_sets as rvs
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import value_sets_workup as vw
 from fhir_mappings.terminology.local_biology import BIOLOGY_CODE_SYSTEMS
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.local_procedures import PROCEDURES, RESECTION_ORDER_VS
@@ -46,9 +47,13 @@ VALUE_SETS: tuple[ValueSetDef, ...] = (
     vs.SEGMENTAL_ABERRATION_VS,
     vs.SYMPTOMS_VS,
     vs.RESECTION_VS,
+    vw.ALK_VS,
+    vw.SIZE_UNIT_VS,
+    vw.ADRENAL_VS,
     RESECTION_ORDER_VS,
     # results the service writes
     rvs.STAGE_VS,
+    rvs.INSS_STAGE_VS,
     rvs.INRG_GROUP_VS,
     rvs.INRG_2009_RISK_VS,
     rvs.COG_2021_RISK_VS,

@@ -85,6 +85,27 @@ NCIT_INRG_STAGE_L2 = _std(NCIT, "C133429", "INRG Stage L2", MCODE_VS_STAGING_OTH
 NCIT_INRG_STAGE_M = _std(NCIT, "C133430", "INRG Stage M", MCODE_VS_STAGING_OTHER)
 NCIT_INRG_STAGE_MS = _std(NCIT, "C133431", "INRG Stage MS", f"{MCODE_VS_STAGING_OTHER}; {MCODE_EX_STAGING}")
 
+# ---- Staging (INSS, Brodeur 1993; written in parallel with INRGSS) ------------------------------------
+# Only the SNOMED CT INSS codes seen in stored public material are defined: the observable (mCODE's INSS stage
+# profile fixes Observation.code to it) and the stage 2B and stage 3 findings of mCODE's examples. SNOMED CT
+# children of 409721000 for stages 1, 2A, 4 and 4S were not found, and NCIt C85417-C85422 appear only in one
+# LinkML value-set file: our inss-stage CodeSystem carries every stage (docs/implementation-guide.md 8.4).
+
+SCT_INSS_STAGE = _std(
+    SNOMED, "409720004", "International neuroblastoma staging system stage (observable entity)",
+    "HL7/fhir-mCODE-ig input/fsh/SD_Staging_Other.fsh (profile NeuroblastomaINSStage: code = SCT#409720004) and "
+    "the mCODE CancerStageTypeVS listing; standardhealth/ped-cancer-ig profile pedcan-neuroblastoma-inss-stage",
+)
+SCT_INSS_STAGE_2B = _std(
+    SNOMED, "409724008", "International neuroblastoma staging system stage 2B (finding)",
+    "HL7/fhir-mCODE-ig input/fsh/EX_Staging_Other.fsh instance neuroblastoma-inss-stage-2B (two file versions) "
+    "and the ped-cancer-ig example of the same lineage",
+)
+SCT_INSS_STAGE_3 = _std(
+    SNOMED, "409725009", "International neuroblastoma staging system stage 3 (finding)",
+    f"{MCODE_EX_STAGING} instance neuroblastoma-inss-stage-III (one source: an HL7 IG example)",
+)
+
 # ---- Generic risk values (mCODE RiskAssessmentValueVS mixes SNOMED and NCIt) --------------------
 
 SCT_VERY_LOW = _std(SNOMED, "260362008", "Very low (qualifier value)", MCODE_VS_RISK)
@@ -128,6 +149,16 @@ NCIT_MYCN_AMPLIFICATION = _std(
     NCIT, "C36673", "NMYC Gene Amplification",
     "NCIt class report (yy20716/mondo-hpo-learner ncit_report) and chicagopcdc/d4cg-modeling; "
     "clinical-rules §6.2 [V]",
+)
+
+# ---- Tumour size (mCODE TumorSize) ------------------------------------------------------------------
+
+MCODE_TUMOR_SIZE = ("HL7/fhir-mCODE-ig input/fsh/SD_TumorSize.fsh (TumorSize: code 21889-1, "
+                    "component[tumorLongestDimension])")
+LOINC_TUMOR_SIZE = _std(LOINC, "21889-1", "Size Tumor", f"{MCODE_TUMOR_SIZE}; mCODE example1 tumour size instance")
+LOINC_TUMOR_LONGEST_DIMENSION = _std(
+    LOINC, "33728-7", "Size.maximum dimension in Tumor",
+    f"{MCODE_TUMOR_SIZE}; an mCODE coverage checker; a German oncology FHIR map; DICOM SR examples ('Size')",
 )
 
 # ---- Presence / qualitative result values -------------------------------------------------------
@@ -263,6 +294,8 @@ SCT_EXCISION_OF_NEOPLASM = _std(
 
 UCUM_PERCENT = _std(UCUM, "%", "percent", "UCUM (mCODE alias UCUM); unit of marrow tumour-cell percentage")
 UCUM_UNITY = _std(UCUM, "1", "1", f"UCUM unity; {GENREP_FINDINGS} (copy number is unit-less)")
+UCUM_CM = _std(UCUM, "cm", "centimeter", f"UCUM; {MCODE_TUMOR_SIZE} (TumorSizeUnitsVS: cm or mm)")
+UCUM_MM = _std(UCUM, "mm", "millimeter", f"UCUM; {MCODE_TUMOR_SIZE} (TumorSizeUnitsVS: cm or mm)")
 
 
 def _dar(code: str, display: str) -> Code:

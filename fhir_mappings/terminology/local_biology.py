@@ -177,6 +177,22 @@ SYMPTOMS = LocalCodeSystem(
     ),
 )
 
+ALK_STATUS = LocalCodeSystem(
+    name="alk-status",
+    title="ALK alteration in the tumour",
+    description=(
+        f"ALK status as the laboratory reported it. Not an input of INRG 2009 ({COHN}) or COG 2021 ({IRWIN}): COG "
+        "determines it for high-risk trial and targeted-therapy eligibility (ANBL1531: activating mutation with a "
+        "variant allele frequency of 5 % or more, or amplification). LOINC 100019-9 was seen in one generated "
+        "file only and is not used; the gene is HGNC:427."
+    ),
+    concepts=(
+        Concept("mutation", "ALK activating mutation", "An activating ALK point mutation (ANBL1531)."),
+        Concept("amplification", "ALK amplification", "ALK amplification (ANBL1531, St Jude arm E)."),
+        Concept("not-altered", "No ALK alteration", "No ALK mutation or amplification found."),
+    ),
+)
+
 RESECTION_EXTENT = LocalCodeSystem(
     name="resection-extent",
     title="Extent of resection of the primary tumour",
@@ -196,5 +212,5 @@ RESECTION_EXTENT = LocalCodeSystem(
 )
 
 BIOLOGY_CODE_SYSTEMS: tuple[LocalCodeSystem, ...] = (
-    HISTOLOGY, INPC, MYCN_STATUS, PLOIDY, SEGMENTAL_ABERRATION, SYMPTOMS, RESECTION_EXTENT,
+    HISTOLOGY, INPC, MYCN_STATUS, PLOIDY, SEGMENTAL_ABERRATION, SYMPTOMS, RESECTION_EXTENT, ALK_STATUS,
 )

@@ -15,6 +15,8 @@ MONCLAIR = "Monclair et al., J Clin Oncol 2009;27:298-303"
 BRISSE = "Brisse et al., Radiology 2011;261:243-257"
 COHN = "Cohn et al., J Clin Oncol 2009;27:289-297"
 IRWIN = "Irwin et al., J Clin Oncol 2021;39:3229-3241"
+BRODEUR = "Brodeur et al., J Clin Oncol 1993;11:1466-1477 (INSS)"
+PDQ = "PDQ Neuroblastoma Treatment (Health Professional), 2025"
 PRESENCE_VALUE = "Value: present/absent (SNOMED CT 52101004/2667000 or LOINC LA9633-4/LA9634-2)."
 
 
@@ -120,6 +122,46 @@ OBSERVATION_CODES = LocalCodeSystem(
              f"asymptomatic, required for COG low risk ({IRWIN}; product decision 7). {PRESENCE_VALUE}"),
         _obs("resection-extent", "Extent of resection of the primary",
              f"Extent of resection of the primary (resection-extent) ({IRWIN}; product decision 4)."),
+        # -- INSS (after surgery)
+        _obs("microscopic-residual", "Microscopic residual tumour after complete gross excision",
+             f"Microscopic residual disease at the margins after a complete gross excision; INSS stage 1 allows it "
+             f"({BRODEUR}). Recorded and shown; decides nothing. {PRESENCE_VALUE}"),
+        _obs("ipsilateral-nodes-histology", "Ipsilateral non-adherent lymph nodes positive on histology",
+             f"Representative ipsilateral lymph nodes not attached to the primary, examined microscopically: "
+             f"present (positive) makes INSS 2B, absent (negative) allows 1 or 2A ({BRODEUR}). Nodes removed with "
+             f"the primary do not count. {PRESENCE_VALUE}"),
+        _obs("contralateral-nodes-histology", "Contralateral regional lymph nodes positive on histology",
+             f"Contralateral regional lymph nodes, examined microscopically: present makes INSS 3; absent when "
+             f"negative, or when no contralateral node is enlarged (only enlarged ones must be examined) "
+             f"({BRODEUR}). {PRESENCE_VALUE}"),
+        _obs("midline-infiltration", "Tumour infiltrating across the midline",
+             f"The tumour infiltrates to or beyond the opposite side of the vertebral column (a midline tumour: "
+             f"bilateral extension by infiltration), from imaging or the operative findings; with an incomplete "
+             f"gross excision it is INSS 3 ({BRODEUR}). {PRESENCE_VALUE}"),
+        # -- the pretreatment work-up
+        _obs("primary-longest-diameter", "Longest diameter of the primary tumour",
+             f"Longest diameter of the primary, valueQuantity in cm or mm (UCUM). LOINC 33728-7 is accepted for the "
+             f"same fact. With the cystic fraction and age it decides whether the COG criteria for observation "
+             f"without biopsy of a small adrenal mass in an infant under 6 months are met ({PDQ}; Nuchtern 2012)."),
+        _obs("primary-cystic-fraction", "Cystic fraction of the primary tumour",
+             f"Percentage of the primary's volume that is cystic, valueQuantity in % (0-100): 25 % or more is the "
+             f"'cystic' arm of the small-adrenal-mass criteria ({PDQ}; Nuchtern 2012)."),
+        _obs("paraspinal-primary", "Paraspinal primary tumour",
+             f"The primary lies next to the spine (paraspinal, or in the neural foramina): MRI of the adjacent spine "
+             f"is part of the staging evaluation ({PDQ}). {PRESENCE_VALUE}"),
+        _obs("cord-compression-signs", "Signs of spinal cord or nerve-root compression",
+             f"Clinical signs or symptoms of spinal cord or nerve-root compression: spine MRI is required, and cord "
+             f"compression is an emergency ({PDQ}). {PRESENCE_VALUE}"),
+        _obs("alk-status", "ALK alteration in the tumour",
+             f"ALK status (alk-status: mutation, amplification, not altered). Not an input of INRG 2009 or COG "
+             f"2021; COG determines it for high-risk trial and targeted-therapy eligibility (ANBL1531; {PDQ})."),
+        _obs("mibg-curie-score", "MIBG Curie score at diagnosis",
+             f"Semi-quantitative MIBG score by the (modified) Curie method: 9 skeletal segments and one soft-tissue "
+             f"segment scored 0-3, total 0-30 (valueQuantity, UCUM '1') ({PDQ}; Brisse 2011 recommends a "
+             f"semi-quantitative score). Recorded and shown; decides nothing."),
+        _obs("mibg-siopen-score", "MIBG SIOPEN score at diagnosis",
+             f"Semi-quantitative MIBG score by the SIOPEN method: 12 skeletal segments scored 0-6, total 0-72, bone "
+             f"only (valueQuantity, UCUM '1') ({PDQ}; Ladenstein 2018). Recorded and shown; decides nothing."),
         # -- results written by this service
         _obs("inrg-2009-risk-group", "INRG 2009 pretreatment risk group",
              f"Result: the INRG 2009 pretreatment group (inrg-pretreatment-group) and risk level ({COHN}). mCODE "

@@ -10,12 +10,13 @@ neuroblastoma-specific risk groups, or for the classifiers (clinical-rules.md §
 from __future__ import annotations
 
 from fhir_mappings.terminology.model import Concept, LocalCodeSystem, PropertyDef, PropertyType
-from neuroblastoma import cog2021, inrg2009
+from neuroblastoma import cog2021, inrg2009, inss
 from neuroblastoma.results import RiskLevel
 
 COHN = "Cohn et al., J Clin Oncol 2009;27:289-297, Table 2 (reprinted as PDQ Neuroblastoma Treatment Table 4)"
 IRWIN = "Irwin et al., J Clin Oncol 2021;39:3229-3241 (summarised as PDQ Neuroblastoma Treatment Table 3)"
 MONCLAIR = "Monclair et al., J Clin Oncol 2009;27:298-303"
+BRODEUR = "Brodeur et al., J Clin Oncol 1993;11:1466-1477"
 
 _RISK_DISPLAY = {
     RiskLevel.VERY_LOW: "Very low risk",
@@ -102,6 +103,29 @@ COG_2021_RISK = LocalCodeSystem(
     concepts=tuple(_cog_concept(level) for level in COG_2021_LEVELS),
 )
 
+# ---- inss-stage -----------------------------------------------------------------------------------
+
+_INSS_STANDARD = {
+    inss.InssStage.STAGE_2B: "SNOMED CT 409724008 (mCODE examples) is written alongside.",
+    inss.InssStage.STAGE_3: "SNOMED CT 409725009 (an mCODE example) is written alongside.",
+}
+
+INSS_STAGE = LocalCodeSystem(
+    name="inss-stage",
+    title="International Neuroblastoma Staging System (INSS) stage",
+    description=(
+        f"The six INSS stages ({BRODEUR}), written in parallel with the INRGSS stage. Observation.code is SNOMED "
+        "CT 409720004. SNOMED CT codes were verified only for stages 2B (409724008) and 3 (409725009) and are "
+        "written beside ours; the SNOMED CT codes of stages 1, 2A, 4 and 4S and NCIt C85417-C85422 (one LinkML "
+        "source only) were not verified and are not used."
+    ),
+    concepts=tuple(
+        Concept(stage.value, f"INSS stage {stage.value}",
+                f"{inss.CITATIONS[stage]}. {_INSS_STANDARD.get(stage, 'No verified standard code.')}")
+        for stage in inss.InssStage
+    ),
+)
+
 # ---- classifier-method -------------------------------------------------------------------------
 
 CLASSIFIER_METHOD = LocalCodeSystem(
@@ -119,6 +143,12 @@ CLASSIFIER_METHOD = LocalCodeSystem(
             "'International Neuroblastoma Risk Group staging system (tumor staging)' (mCODE STU4 "
             "CancerStagingMethodVS), which names the system but not the implementation; it was requested in 2023 "
             "(USCRS-34952), so editions older than 2024 may lack it (clinical-rules §6.1 ⚠).",
+        ),
+        Concept(
+            "inss-brodeur-1993", "INSS per Brodeur 1993 (nbcds rule-set)",
+            f"International Neuroblastoma Staging System, revised ({BRODEUR}), computed in parallel with INRGSS from "
+            "the operative and pathology facts (extent of gross excision, nodes, midline infiltration) and the "
+            "distant-disease rules of Brisse 2011, as implemented by this service's rule-set.",
         ),
         Concept(
             "inrg-2009-cohn", "INRG 2009 pretreatment classification per Cohn 2009 (nbcds rule-set)",
@@ -159,5 +189,5 @@ DATA_QUALITY = LocalCodeSystem(
 )
 
 RESULT_CODE_SYSTEMS: tuple[LocalCodeSystem, ...] = (
-    INRG_PRETREATMENT_GROUP, INRG_2009_RISK, COG_2021_RISK, CLASSIFIER_METHOD, DATA_QUALITY,
+    INSS_STAGE, INRG_PRETREATMENT_GROUP, INRG_2009_RISK, COG_2021_RISK, CLASSIFIER_METHOD, DATA_QUALITY,
 )

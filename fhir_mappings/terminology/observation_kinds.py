@@ -48,6 +48,17 @@ class ObservationKind(Enum):
     PLOIDY_CATEGORY = "ploidy-category"
     MS_SYMPTOMS = "ms-symptoms"
     RESECTION_EXTENT = "resection-extent"
+    MICROSCOPIC_RESIDUAL = "microscopic-residual"
+    NODES_IPSILATERAL = "ipsilateral-nodes-histology"
+    NODES_CONTRALATERAL = "contralateral-nodes-histology"
+    MIDLINE = "midline-infiltration"
+    PRIMARY_DIAMETER = "primary-longest-diameter"
+    TUMOUR_SIZE_PANEL = "tumour-size"  # mCODE TumorSize (LOINC 21889-1): the longest dimension in a component
+    PRIMARY_CYSTIC = "primary-cystic-fraction"
+    PARASPINAL = "paraspinal-primary"
+    CORD_COMPRESSION = "cord-compression-signs"
+    ALK = "alk-status"
+    MIBG_SCORE = "mibg-score"
 
     @property
     def fact(self) -> FactKey:
@@ -90,6 +101,17 @@ _FACT: Mapping[ObservationKind, FactKey] = {
     K.PLOIDY_CATEGORY: FactKey.PLOIDY,
     K.MS_SYMPTOMS: FactKey.SYMPTOMS,
     K.RESECTION_EXTENT: FactKey.RESECTION,
+    K.MICROSCOPIC_RESIDUAL: FactKey.MICROSCOPIC_RESIDUAL,
+    K.NODES_IPSILATERAL: FactKey.NODES_IPSILATERAL,
+    K.NODES_CONTRALATERAL: FactKey.NODES_CONTRALATERAL,
+    K.MIDLINE: FactKey.MIDLINE,
+    K.PRIMARY_DIAMETER: FactKey.PRIMARY_SIZE,
+    K.TUMOUR_SIZE_PANEL: FactKey.PRIMARY_SIZE,
+    K.PRIMARY_CYSTIC: FactKey.PRIMARY_SIZE,
+    K.PARASPINAL: FactKey.PARASPINAL,
+    K.CORD_COMPRESSION: FactKey.CORD_COMPRESSION,
+    K.ALK: FactKey.ALK,
+    K.MIBG_SCORE: FactKey.MIBG_SCORE,
 }
 
 # Copy numbers and Genomics Reporting variants are recorded; the MYCN call comes from the lab's
@@ -141,6 +163,19 @@ _KIND_OF: tuple[tuple[Code, ObservationKind], ...] = (
     (_obs("ploidy-category"), K.PLOIDY_CATEGORY),
     (_obs("ms-symptoms"), K.MS_SYMPTOMS),
     (_obs("resection-extent"), K.RESECTION_EXTENT),
+    (_obs("microscopic-residual"), K.MICROSCOPIC_RESIDUAL),
+    (_obs("ipsilateral-nodes-histology"), K.NODES_IPSILATERAL),
+    (_obs("contralateral-nodes-histology"), K.NODES_CONTRALATERAL),
+    (_obs("midline-infiltration"), K.MIDLINE),
+    (_obs("primary-longest-diameter"), K.PRIMARY_DIAMETER),
+    (std.LOINC_TUMOR_LONGEST_DIMENSION, K.PRIMARY_DIAMETER),
+    (std.LOINC_TUMOR_SIZE, K.TUMOUR_SIZE_PANEL),
+    (_obs("primary-cystic-fraction"), K.PRIMARY_CYSTIC),
+    (_obs("paraspinal-primary"), K.PARASPINAL),
+    (_obs("cord-compression-signs"), K.CORD_COMPRESSION),
+    (_obs("alk-status"), K.ALK),
+    (_obs("mibg-curie-score"), K.MIBG_SCORE),
+    (_obs("mibg-siopen-score"), K.MIBG_SCORE),
 )
 
 #: ``(system, code) of Observation.code -> ObservationKind``.
@@ -167,6 +202,6 @@ PREFETCH_OBSERVATION_CODE_VS = ValueSetDef(
         "(observation-code) and the codes of the stage and risk results the service writes. The compact "
         "prefetch declaration searches Observation?code:in= this ValueSet."
     ),
-    members=(*OBSERVATION_CODE_VS.members, std.NCIT_INRGSS, _obs("inrg-2009-risk-group"),
+    members=(*OBSERVATION_CODE_VS.members, std.NCIT_INRGSS, std.SCT_INSS_STAGE, _obs("inrg-2009-risk-group"),
              _obs("cog-2021-risk-group"), _obs("risk-group")),
 )

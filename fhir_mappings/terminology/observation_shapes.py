@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import value_sets_workup as vs_workup
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.model import Code, ValueSetDef
 from fhir_mappings.terminology.observation_kinds import ObservationKind as K
@@ -61,6 +62,9 @@ def coded(*value_sets: ValueSetDef) -> ValueShape:
 def quantity(unit: Code) -> ValueShape:
     return ValueShape(("Quantity",), unit=unit)
 
+
+#: A length in UCUM cm or mm (the unit's code is read: mCODE TumorSizeUnitsVS).
+CENTIMETRES = ValueShape(("Quantity",), (vs_workup.SIZE_UNIT_VS,))
 
 #: Present, absent or unknown (guide 3.1): a coded value, ``valueBoolean``, an interpretation or dataAbsentReason.
 PRESENCE = ValueShape(("CodeableConcept", "boolean"), (vs.PRESENCE_VS,))
@@ -151,4 +155,28 @@ SHAPES: Mapping[K, ObservationShape] = MappingProxyType({
         note=f"{_PRESENCE_NOTE} A symptom code as the value means symptomatic (guide 6.21)."),
     K.RESECTION_EXTENT: ObservationShape("Extent of resection of the primary", coded(vs.RESECTION_VS),
                                          note="Guide 6.22."),
+    K.MICROSCOPIC_RESIDUAL: presence("Microscopic residual after complete gross excision (INSS)", "Guide 6.23."),
+    K.NODES_IPSILATERAL: presence("Ipsilateral non-adherent lymph nodes positive on histology (INSS)",
+                                  "Guide 6.23."),
+    K.NODES_CONTRALATERAL: presence("Contralateral regional lymph nodes positive on histology (INSS)",
+                                    "Guide 6.23."),
+    K.MIDLINE: presence("Tumour infiltrating across the midline (INSS)", "The vertebral column is the midline "
+                        "(Brodeur 1993; guide 6.23)."),
+    K.PRIMARY_DIAMETER: ObservationShape(
+        "Longest diameter of the primary tumour", CENTIMETRES,
+        note="valueQuantity in UCUM cm or mm; a size of 0 or of 100 cm or more is not read (guide 6.24)."),
+    K.TUMOUR_SIZE_PANEL: ObservationShape(
+        "Tumour size (mCODE TumorSize)", None,
+        (Part(std.LOINC_TUMOR_LONGEST_DIMENSION, CENTIMETRES),),
+        note="Only the longest-dimension component is read, in UCUM cm or mm (guide 6.24)."),
+    K.PRIMARY_CYSTIC: ObservationShape("Cystic fraction of the primary tumour", quantity(std.UCUM_PERCENT),
+                                       note="valueQuantity from 0 to 100 % (guide 6.24)."),
+    K.PARASPINAL: presence("Paraspinal primary tumour", "Guide 6.25."),
+    K.CORD_COMPRESSION: presence("Signs of spinal cord or nerve-root compression", "Guide 6.25."),
+    K.ALK: ObservationShape("ALK alteration in the tumour (work-up only)", coded(vs_workup.ALK_VS),
+                            note="Shown and asked for in the work-up; never a risk input (guide 6.26)."),
+    K.MIBG_SCORE: ObservationShape(
+        "Semi-quantitative MIBG score (Curie or SIOPEN)", quantity(std.UCUM_UNITY),
+        note="The code names the method; Curie 0-30, SIOPEN 0-72, a value outside its method's range is not read. "
+             "Recorded and shown, never a staging or risk input (guide 6.27)."),
 })

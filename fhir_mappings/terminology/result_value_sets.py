@@ -18,9 +18,11 @@ from fhir_mappings.terminology.local_results import (
     INRG_2009_RISK,
     INRG_GROUP_LETTERS,
     INRG_PRETREATMENT_GROUP,
+    INSS_STAGE,
 )
 from fhir_mappings.terminology.model import Code, CodingKey, ValueSetDef, lookup_table
 from fhir_mappings.terminology.value_sets import ours, reverse_table, value_set
+from neuroblastoma.inss import InssStage
 from neuroblastoma.results import RiskLevel, Stage
 
 #: Observation.code of the INRGSS stage result (mCODE CancerStage / former NeuroblastomaINRGSSStage).
@@ -35,6 +37,18 @@ STAGE_BY_CODING: Mapping[CodingKey, Stage] = lookup_table(_STAGE)
 STAGE_CODING: Mapping[Stage, Code] = MappingProxyType({stage: code for code, stage in _STAGE})
 STAGE_VS = value_set("inrgss-stage", "INRGSS stage",
                       "INRG stages L1, L2, M, MS (NCIt, as mCODE NeuroblastomaRiskGroupValueVS).", _STAGE)
+
+#: Observation.code of the INSS stage result (mCODE's INSS stage profile: SNOMED CT 409720004).
+INSS_STAGE_TYPE = std.SCT_INSS_STAGE
+_INSS_SNOMED = ((std.SCT_INSS_STAGE_2B, InssStage.STAGE_2B), (std.SCT_INSS_STAGE_3, InssStage.STAGE_3))
+_INSS = (*_INSS_SNOMED, *ours(INSS_STAGE, InssStage))
+INSS_STAGE_BY_CODING: Mapping[CodingKey, InssStage] = lookup_table(_INSS)
+#: The codings written for each INSS stage: the verified SNOMED CT finding first, where there is one, then ours.
+INSS_STAGE_WRITTEN: Mapping[InssStage, tuple[Code, ...]] = MappingProxyType({
+    stage: tuple(code for code, value in _INSS if value is stage) for stage in InssStage})
+INSS_STAGE_VS = value_set(
+    "inss-stage", "INSS stage",
+    "INSS stages 1, 2A, 2B, 3, 4, 4S: ours for every stage, SNOMED CT for the two verified (2B, 3).", _INSS)
 
 _INRG_RISK = ours(INRG_2009_RISK, RiskLevel)
 INRG_2009_RISK_CODING: Mapping[RiskLevel, Code] = reverse_table(_INRG_RISK, INRG_2009_RISK)
@@ -69,6 +83,7 @@ INRG_GROUP_VS = value_set("inrg-pretreatment-group", "INRG 2009 pretreatment gro
                            "Groups A-R (without L and M) of Cohn 2009.", _GROUP)
 
 METHOD_INRGSS = CLASSIFIER_METHOD.code("inrgss-monclair-2009")
+METHOD_INSS = CLASSIFIER_METHOD.code("inss-brodeur-1993")
 METHOD_INRG_2009 = CLASSIFIER_METHOD.code("inrg-2009-cohn")
 METHOD_COG_2021 = CLASSIFIER_METHOD.code("cog-2021-irwin")
 CLASSIFIER_METHOD_VS = ValueSetDef("classifier-method", "Classifier method",

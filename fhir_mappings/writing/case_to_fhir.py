@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import value_sets_workup as vw
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.local_staging import FUNCTIONAL_IMAGING, MARROW
 from fhir_mappings.terminology.model import Code
@@ -51,7 +52,7 @@ from fhir_mappings.writing.elements import (
     side_components,
     spinal_components,
 )
-from neuroblastoma.biology import HistologicCategory, MycnStatus
+from neuroblastoma.biology import AlkStatus, HistologicCategory, MycnStatus
 from neuroblastoma.case import (
     Case,
     Effusion,
@@ -161,9 +162,10 @@ class _BundleWriter:
         for index, primary in enumerate(case.primaries):
             site = None
             if primary.compartment is not None:
+                adrenal = vw.ADRENAL_CODING if primary.adrenal is Presence.PRESENT else None
                 site = self.observation(
                     f"primary-{index + 1}", _obs("primary-tumour-site"), IMAGING,
-                    {"valueCodeableConcept": concept(vs.COMPARTMENT_CODING[primary.compartment])},
+                    {"valueCodeableConcept": concept(vs.COMPARTMENT_CODING[primary.compartment], adrenal)},
                     component=side_components(primary.side),
                 )
             focus = [{"reference": f"Observation/{site['id']}"}] if several and site is not None else None
@@ -306,13 +308,36 @@ class _BundleWriter:
         if case.ploidy.category is not None:
             self.observation("ploidy", _obs("ploidy-category"), LABORATORY,
                              {"valueCodeableConcept": concept(vs.PLOIDY_CODING[case.ploidy.category])})
+        if case.alk is not AlkStatus.UNKNOWN:
+            self.observation("alk", _obs("alk-status"), LABORATORY,
+                             {"valueCodeableConcept": concept(vw.ALK_CODING[case.alk])})
 
     def clinical(self) -> None:
         case = self.case
         self.known("ms-symptoms", _obs("ms-symptoms"), EXAM, case.ms_symptoms)
+        self.known("cord-compression", _obs("cord-compression-signs"), EXAM, case.cord_compression)
         if case.resection in vs.RESECTION_CODING:
             self.observation("resection", _obs("resection-extent"), None,
                              {"valueCodeableConcept": concept(vs.RESECTION_CODING[case.resection])})
+        self.known("microscopic-residual", _obs("microscopic-residual"), LABORATORY, case.microscopic_residual)
+        self.known("ipsilateral-nodes", _obs("ipsilateral-nodes-histology"), LABORATORY, case.nodes_ipsilateral)
+        self.known("contralateral-nodes", _obs("contralateral-nodes-histology"), LABORATORY, case.nodes_contralateral)
+        self.known("midline", _obs("midline-infiltration"), IMAGING, case.midline_infiltration)
+
+    def work_up(self) -> None:
+        """The primary's size (LOINC 33728-7, mCODE's longest dimension) and cystic fraction, a paraspinal
+        primary, and the semi-quantitative MIBG scores (guide 6.23-6.27)."""
+        case = self.case
+        if case.primary_diameter_cm is not None:
+            self.observation("primary-diameter", std.LOINC_TUMOR_LONGEST_DIMENSION, IMAGING,
+                             quantity_value(case.primary_diameter_cm, std.UCUM_CM))
+        if case.primary_cystic_percent is not None:
+            self.observation("primary-cystic-fraction", _obs("primary-cystic-fraction"), IMAGING,
+                             quantity_value(case.primary_cystic_percent, std.UCUM_PERCENT))
+        self.known("paraspinal", _obs("paraspinal-primary"), IMAGING, case.paraspinal)
+        for score in case.mibg_scores:
+            self.observation(f"mibg-{score.method.value}-score", _obs(f"mibg-{score.method.value}-score"), IMAGING,
+                             quantity_value(score.value, std.UCUM_UNITY))
 
 
 def case_resources(case: Case, *, ids_prefix: str = "") -> list[Resource]:
@@ -326,6 +351,7 @@ def case_resources(case: Case, *, ids_prefix: str = "") -> list[Resource]:
     writer.bone_marrow()
     writer.functional_imaging()
     writer.effusions()
+    writer.work_up()
     writer.pathology()
     writer.genomics()
     writer.clinical()

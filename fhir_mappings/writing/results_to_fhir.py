@@ -48,6 +48,9 @@ def _note(trace: Trace, ruleset: str, sources: tuple[str, ...]) -> list[dict[str
     if trace.missing:
         needs = "; ".join(f"{m.fact.value} ({m.why})" for m in trace.missing)
         parts.append(f"Cannot be assigned yet; needs: {needs}.")
+    if trace.awaiting:
+        after = ", ".join(m.fact.value for m in trace.awaiting)
+        parts.append(f"After surgery (expected before it); needs: {after}.")
     if trace.warnings:
         parts.append("Warnings: " + " ".join(w.message for w in trace.warnings))
     others = [ref for ref in sources if not ref.startswith("Observation/")]
@@ -95,7 +98,7 @@ def stage_observation(result: StageResult[Enum], reading: CaseReading, effective
     if coding.profile:
         resource["meta"] = {"profile": [coding.profile]}
     if result.stage:
-        resource["valueCodeableConcept"] = _concept(coding.value[result.stage])
+        resource["valueCodeableConcept"] = _concept(*coding.value[result.stage])
     else:
         _absent(resource, out_of_scope=False)
     return resource

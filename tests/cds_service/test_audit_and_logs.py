@@ -75,7 +75,8 @@ def test_one_audit_record_per_call_with_prefetch_outcomes_and_results(service: S
         assert dict(record.prefetch) == {"patient": "supplied", "conditions": "supplied", "observations": "supplied"}
         results = record.results.model_dump()
         assert results == {
-            "stages": {"inrgss": {"stage": "L2", "candidates": ("L2",)}},
+            "stages": {"inrgss": {"stage": "L2", "candidates": ("L2",)},
+                       "inss": {"stage": None, "candidates": ("1", "2A", "2B", "3")}},
             "risks": {"inrg2009": {"risk": "intermediate", "group": "G", "candidates": ("intermediate",)},
                       "cog2021": {"risk": "intermediate", "group": None, "candidates": ("intermediate",)}},
         }

@@ -59,6 +59,8 @@ MISSING_FACT_WORDS = {
     "equivocal-focus": "confirmation of the focus by cross-sectional imaging or biopsy",
     "bone-marrow": "bone marrow",
     "mycn": "MYCN",
+    "histologic-category": "histology review",
+    "idrf": "IDRF radiology review",
     "resection-extent": "extent of resection",
 }
 

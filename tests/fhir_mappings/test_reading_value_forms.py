@@ -19,6 +19,7 @@ from fhir_mappings.reading.values import codings
 from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology import result_value_sets as rvs
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import value_sets_workup as vw
 from fhir_mappings.terminology.local_biology import MYCN_STATUS, SEGMENTAL_ABERRATION, SYMPTOMS
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.local_procedures import RESECTION_ORDER_CODINGS
@@ -606,6 +607,10 @@ ACCEPTED_CODINGS: dict[str, Any] = {
     "INRG groups": rvs.INRG_GROUP_BY_CODING,
     "classifier methods": rvs.CLASSIFIER_METHOD_VS.keys(),
     "resection orders": RESECTION_ORDER_CODINGS,
+    "INSS stage": rvs.INSS_STAGE_BY_CODING,
+    "ALK": vw.ALK_BY_CODING,
+    "tumour size units": vw.SIZE_UNIT_TO_CM,
+    "adrenal primary": vw.ADRENAL_CODINGS,
 }
 
 

@@ -14,7 +14,7 @@ from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.valueset import ValueSet
 
-from fhir_mappings.terminology import build, codes, result_value_sets, value_sets
+from fhir_mappings.terminology import build, codes, result_value_sets, value_sets, value_sets_workup
 from fhir_mappings.terminology.catalogue import LOCAL_CODE_SYSTEMS, VALUE_SETS
 from fhir_mappings.terminology.local_results import INRG_PRETREATMENT_GROUP
 from fhir_mappings.terminology.local_staging import IDRF
@@ -126,7 +126,8 @@ def test_value_set_metadata_and_members(path: Path) -> None:
 
 def _lookup_tables() -> dict[str, Mapping[Any, Any] | frozenset[Any]]:
     tables: dict[str, Mapping[Any, Any] | frozenset[Any]] = {
-        name: table for module in (value_sets, result_value_sets) for name, table in vars(module).items()
+        name: table for module in (value_sets, value_sets_workup, result_value_sets)
+        for name, table in vars(module).items()
         if name.endswith(("_BY_CODING", "_CODINGS")) and isinstance(table, Mapping | frozenset)
     }
     tables["OBSERVATION_KIND_BY_CODING"] = OBSERVATION_KIND_BY_CODING

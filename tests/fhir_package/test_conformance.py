@@ -87,7 +87,7 @@ def _example(contents: PackageContents, profile_id: str, needs: str) -> Json:
      "valueQuantity is not one of"),
     ("observation-idrf-summary", "valueCodeableConcept", lambda r: r.update(valueBoolean=True), "value[x] twice"),
     ("observation-histologic-category", "valueCodeableConcept",
-     lambda r: r["valueCodeableConcept"]["coding"][0].update(code="nope"), "no coding from"),
+     lambda r: [coding.update(code="nope") for coding in r["valueCodeableConcept"]["coding"]], "no coding from"),
     ("inrgss-stage", "status", lambda r: r.update(status="amended"), "nbcds-result-status"),
     ("inrgss-stage", "method", lambda r: r.pop("method"), "Observation.method: missing"),
     ("inrgss-stage", "focus", lambda r: r["focus"].append(r["focus"][0]), "Observation.focus: more than one"),

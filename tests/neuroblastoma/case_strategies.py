@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from neuroblastoma.ages import PartialDate
 from neuroblastoma.anatomy import Compartment, Laterality, NodalRegion
 from neuroblastoma.biology import (
+    AlkStatus,
     DifferentiationGrade,
     HistologicCategory,
     InpcClass,
@@ -52,6 +53,8 @@ from neuroblastoma.case import (
     MarrowMethod,
     MetastasisFinding,
     MetastaticSite,
+    MibgScore,
+    MibgScoreMethod,
     NodalFinding,
     PrimaryTumour,
     SetAsideAge,
@@ -156,6 +159,7 @@ primary_tumours = st.builds(
     idrf_summary=presences,
     label=st.sampled_from(("primary", "left adrenal", "right adrenal", "pelvic mass")),
     source=sources,
+    adrenal=presences,
 )
 
 # --- Spread ------------------------------------------------------------------------------------------------
@@ -210,6 +214,17 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "ploidy": ploidies,
     "ms_symptoms": presences,
     "resection": st.sampled_from(ResectionExtent),
+    "microscopic_residual": presences,
+    "nodes_ipsilateral": presences,
+    "nodes_contralateral": presences,
+    "midline_infiltration": presences,
+    "primary_diameter_cm": maybe(st.sampled_from((2.5, 3.0, 3.1, 3.2, 4.9, 5.0, 5.1, 8.0))),
+    "primary_cystic_percent": maybe(st.sampled_from((0.0, 24.0, 25.0, 60.0))),
+    "paraspinal": presences,
+    "cord_compression": presences,
+    "alk": st.sampled_from(AlkStatus),
+    "mibg_scores": small_tuples(st.builds(MibgScore, method=st.just(MibgScoreMethod.CURIE),
+                                          value=st.sampled_from((0.0, 2.0, 12.0, 30.0))), 1),
     "evidence": small_tuples(evidence, 2),
     "idrf_all_primaries": st.just(IdrfCall()) | st.builds(IdrfCall, presence=presences, source=sources),
     "unattributed": st.just(Unattributed()) | st.builds(

@@ -112,3 +112,37 @@ def test_other_scas_are_recorded_but_decide_nothing() -> None:
     result = classify_cog2021(case(age_days=100, other_scas=("17q gain",)), Stage.MS)
     assert result.risk is R.LOW
     assert "other-sca-recorded" in {w.code for w in result.trace.warnings}
+
+
+# ---- The unstable symptomatic MS infant (issue 14): practice guidance, the result stays undetermined -----------
+
+UNSTABLE = {"ms_symptoms": YES, "mycn": MycnStatus.UNKNOWN}
+
+
+@pytest.mark.parametrize(("stage", "changes", "found"), [
+    pytest.param(Stage.MS, {"age_days": 35}, "if MYCN amplification is then found", id="MS, 35 days"),
+    pytest.param(Stage.MS, {"age_days": 364}, "if MYCN amplification is then found", id="MS, 364 days"),
+    pytest.param(Stage.MS, {"age_days": 365}, "MYCN amplification, unfavourable histology, a 1p/11q aberration or "
+                 "a diploid tumour", id="MS, 365 days: more than MYCN can make it high"),
+    pytest.param(Stage.MS, {"age_days": 365, "inpc": InpcClass.UNKNOWN}, "diploid tumour",
+                 id="MS, 12-18 months, biology unknown"),
+])
+def test_the_unstable_ms_infant_gets_practice_guidance_and_stays_undetermined(stage: Stage, changes: dict,
+                                                                              found: str) -> None:
+    result = classify_cog2021(case(**UNSTABLE, **changes), stage)
+    assert result.outcome is None
+    assert {c.risk for c in result.candidates} == {R.INTERMEDIATE, R.HIGH}
+    [guidance] = [w for w in result.trace.warnings if w.code == "unstable-ms-infant-practice"]
+    assert guidance.message.startswith("Practice guidance (PDQ; COG ANBL0531)")
+    assert found in guidance.message
+
+
+@pytest.mark.parametrize(("stage", "changes"), [
+    pytest.param(Stage.MS, {"ms_symptoms": NO, "mycn": MycnStatus.UNKNOWN}, id="asymptomatic"),
+    pytest.param(Stage.MS, {"ms_symptoms": UNKNOWN, "mycn": MycnStatus.UNKNOWN}, id="symptoms not recorded"),
+    pytest.param(Stage.MS, {"ms_symptoms": YES, "mycn": MycnStatus.NOT_AMPLIFIED}, id="MYCN known"),
+    pytest.param(Stage.M, {"ms_symptoms": YES, "mycn": MycnStatus.UNKNOWN}, id="stage M"),
+])
+def test_no_guidance_outside_the_unstable_ms_infant(stage: Stage, changes: dict) -> None:
+    result = classify_cog2021(case(age_days=100, **changes), stage)
+    assert not [w for w in result.trace.warnings if w.code == "unstable-ms-infant-practice"]

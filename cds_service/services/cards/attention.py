@@ -10,8 +10,9 @@ another module adds flows into the card without a line here); only the ranking k
 | 2 | a preliminary result decides the stage or a risk group | warning |
 | 3 | the stage or a risk group is not decided yet (the missing-data card says what to do) | warning |
 | 4 | a data-quality problem that could change a result: records skipped as invalid FHIR, a mapper note | warning |
-| 5 | a rule's note (a convention applied, a caveat); records about another patient, ignored | info |
-| 6 | a preliminary or contested result that decides nothing | info |
+| 5 | practice guidance (``unstable-ms-infant-practice``): beside an open result (rank 3); changes no result | info |
+| 6 | a rule's note (a convention applied, a caveat); records about another patient, ignored | info |
+| 7 | a preliminary or contested result that decides nothing | info |
 
 With nothing ranked 0–4 the card is ``info``: a complete result on final data, schemas agreeing. The disease
 itself (high risk) does not raise the indicator: it tells how much the *result* needs checking, which is what a
@@ -27,6 +28,7 @@ from cds_service.services.cards.markdown import escape_inline, without_reference
 from cds_service.services.evidence import CaseEvidence
 from fhir_mappings.reading.case_reader import CaseReading
 from neuroblastoma.case import FactKey
+from neuroblastoma.classification import STAGING_SYSTEMS
 from neuroblastoma.deciding_tests import tests_for
 from neuroblastoma.fact_descriptions import fact_label, recorded_inputs
 from neuroblastoma.result_wording import schema_of
@@ -50,7 +52,9 @@ class Attention:
 
 
 def _result_names(result: Classification) -> list[tuple[str, Trace]]:
-    names: list[tuple[str, Trace]] = [("the stage", stage.trace) for stage in result.stages]
+    names: list[tuple[str, Trace]] = [
+        (STAGING_SYSTEMS.get(stage.system).stage_label if index else "the stage", stage.trace)
+        for index, stage in enumerate(result.stages)]
     names += [(schema_of(risk).title, risk.trace) for risk in result.risks]
     return names
 
@@ -61,6 +65,10 @@ def _decides(result: Classification, fact: FactKey) -> list[str]:
                               if fact in recorded_inputs(trace.decided_by)))
 
 
+# Practice guidance: what is done in this situation while a result is open (its source in the message).
+PRACTICE_GUIDANCE = {"unstable-ms-infant-practice": "practice guidance"}
+
+
 def _warning_item(warning: RuleWarning) -> Attention:
     text = escape_inline(without_references(warning.message))
     if warning.code == "schemas-disagree":
@@ -68,7 +76,10 @@ def _warning_item(warning: RuleWarning) -> Attention:
         return Attention(1, "schemas disagree", f"**Schemas disagree:** {text} Your protocol says which applies.")
     if warning.code.startswith("conflict"):
         return Attention(0, "conflicting reports", f"**Conflicting reports.** {text}")
-    return Attention(5, "see notes", f"Note: {text}")
+    if warning.code in PRACTICE_GUIDANCE:
+        text = text.removeprefix("Practice guidance ")
+        return Attention(5, PRACTICE_GUIDANCE[warning.code], f"**Practice guidance** {text}")
+    return Attention(6, "see notes", f"Note: {text}")
 
 
 def _input_items(result: Classification, evidence: CaseEvidence) -> list[Attention]:
@@ -88,14 +99,14 @@ def _input_items(result: Classification, evidence: CaseEvidence) -> list[Attenti
                                    f"**Preliminary result decides.** {escape_inline(label)}{when} is preliminary "
                                    f"and decides {', '.join(decides)}: confirm it before acting."))
         if (found.preliminary or found.contested) and not decides:
-            items.append(Attention(6, "see notes", f"Note: {escape_inline(label)}{when} is "
+            items.append(Attention(7, "see notes", f"Note: {escape_inline(label)}{when} is "
                                                    f"{'preliminary' if found.preliminary else 'contested'} "
                                                    f"but decides nothing here."))
     return items
 
 
 def _undecided_item(result: Classification) -> list[Attention]:
-    open_results = [name for name, trace in _result_names(result) if trace.missing]
+    open_results = list(dict.fromkeys(name for name, trace in _result_names(result) if trace.missing))
     if not result.missing or not open_results:
         return []
     needed = tests_for(m.fact for m in result.missing if m.fact is not FactKey.STAGE)
@@ -111,7 +122,7 @@ def _data_items(reading: CaseReading) -> list[Attention]:
         items.append(Attention(4, "records skipped", f"**Data problem.** {len(report.invalid)} record(s) were "
                                                     "skipped as invalid FHIR; the app lists them."))
     if report.other_patients:
-        items.append(Attention(5, "see notes", f"Note: {len(report.other_patients)} record(s) about another "
+        items.append(Attention(6, "see notes", f"Note: {len(report.other_patients)} record(s) about another "
                                                "patient were ignored."))
     items += [Attention(4, "check the data", f"**Data problem.** {escape_inline(without_references(note))}.")
               for note in report.notes]

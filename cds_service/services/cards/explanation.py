@@ -12,6 +12,7 @@ from enum import Enum
 from cds_service.services.cards.markdown import escape_inline as md
 from cds_service.services.evidence import CaseEvidence, InputEvidence
 from neuroblastoma.case import Case, FactKey
+from neuroblastoma.classification import STAGING_SYSTEMS
 from neuroblastoma.fact_descriptions import (
     NOT_RECORDED,
     fact_label,
@@ -28,10 +29,28 @@ def _missing_names(trace_missing: tuple[FactKey, ...]) -> str:
     return ", ".join(dict.fromkeys(lower_first(fact_label(f)) for f in recorded_inputs(trace_missing)))
 
 
-def stage_sentence(stage: StageResult[Enum], case: Case) -> str:
-    """``**INRG stage MS** — age 151 days (4 months), liver metastases, marrow 5 % tumour cells, ….``"""
-    phrases = [fact_phrase(case, fact) for fact in recorded_inputs(stage.trace.decided_by)]
+def awaiting_sentence(stage: StageResult[Enum]) -> str | None:
+    """A postsurgical system (INSS) open before surgery, said plainly, never as missing data:
+    ``**INSS: after surgery** (candidates 1, 2A, 2B or 3; needs resection, ipsilateral nodes (histology), …).``"""
+    system = STAGING_SYSTEMS.get(stage.system)
+    if stage.stage is not None or not stage.trace.awaiting or not system.postsurgical:
+        return None
+    *first, last = [s.value for s in stage.candidates]
+    candidates = f"{', '.join(first)} or {last}" if first else last
+    needs = _missing_names(tuple(m.fact for m in (*stage.trace.missing, *stage.trace.awaiting)))
+    return f"**{md(system.title)}: after surgery** (candidates {md(candidates)}; needs {md(needs)})."
+
+
+def stage_sentence(stage: StageResult[Enum], case: Case, named: frozenset[FactKey] = frozenset()) -> str:
+    """``**INRG stage MS** — age 151 days (4 months), liver metastases, marrow 5 % tumour cells, ….``; the facts in
+    ``named`` were said in an earlier sentence: ``**INSS stage 4** — from the findings above.``"""
+    if (after_surgery := awaiting_sentence(stage)) is not None:
+        return after_surgery
+    deciding = recorded_inputs(stage.trace.decided_by)
+    phrases = [fact_phrase(case, fact) for fact in deciding if fact not in named]
     title = stage_title(stage)
+    if deciding and not phrases:
+        phrases = ["from the findings above"]
     sentence = f"**{md(title)}** — {md('; '.join(phrases))}" if phrases else f"**{md(title)}**"
     missing = tuple(m.fact for m in stage.trace.missing)
     if missing:
@@ -53,7 +72,11 @@ def risk_sentence(risk: RiskResult) -> str:
 
 
 def why_sentences(result: Classification, case: Case, risks: list[RiskResult]) -> list[str]:
-    return [*(stage_sentence(stage, case) for stage in result.stages), *(risk_sentence(r) for r in risks)]
+    """One sentence per staging system (a later one names only the facts the first did not), one per risk schema."""
+    first = frozenset(recorded_inputs(result.stage.trace.decided_by))
+    stages = [stage_sentence(stage, case, first if index else frozenset())
+              for index, stage in enumerate(result.stages)]
+    return [*stages, *(risk_sentence(r) for r in risks)]
 
 
 def _deciding_inputs(result: Classification) -> tuple[FactKey, ...]:

@@ -42,8 +42,15 @@ def requests(result: Classification) -> tuple[tuple[DecidingTest, tuple[MissingI
     return tuple((test, tuple(by_fact[f] for f in facts)) for test, facts in tests_for(m.fact for m in missing))
 
 
-def missing_data_card(result: Classification, *, call_key: tuple[str, ...],
-                      worksheet_link: Link | None = None) -> Card | None:
+OBSERVATION = ("**Observation without biopsy** is an accepted approach for this infant (PDQ; Nuchtern 2012, COG "
+               "ANBL00P2): the tests on tumour tissue may be deferred, and the risk groups stay open until they are "
+               "done (work-up card).")
+
+
+def missing_data_card(result: Classification, *, call_key: tuple[str, ...], worksheet_link: Link | None = None,
+                      observation: bool = False) -> Card | None:
+    """``observation``: the infant meets the criteria of observation without biopsy (``workup.small_adrenal_mass``),
+    said beside the requests so that a warning to test tumour tissue does not read as a reason to biopsy."""
     needed = requests(result)
     if not needed:
         return None
@@ -51,10 +58,13 @@ def missing_data_card(result: Classification, *, call_key: tuple[str, ...],
     summary = fit_summary(f"{what} cannot be assigned yet: needs {', '.join(test.short for test, _ in needed)}")
     lines = ["**To decide, do or record:**"]
     for test, inputs in needed:
-        lines.append(f"- **{md(test.name)}** ({md(test.who)}): {md(_clip(inputs[0].why))}.")
+        name = test.name_for(item.fact for item in inputs)
+        lines.append(f"- **{md(name)}** ({md(test.who)}): {md(_clip(inputs[0].why))}.")
     candidates = _candidates(result)
     if candidates:
         lines += ["", "**Still possible:** " + md("; ".join(candidates)) + "."]
+    if observation:
+        lines += ["", OBSERVATION]
     lines += ["", "The service does not guess: until then these results stay open."]
     wants_worksheet = worksheet_link is not None and any(test.idrf_worksheet for test, _ in needed)
     return Card(uuid=stable_uuid(*call_key, KIND), summary=summary, indicator="warning",
