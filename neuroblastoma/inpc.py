@@ -35,6 +35,7 @@ from neuroblastoma.biology import DifferentiationGrade, HistologicCategory, Inpc
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.results import MissingInput, RuleWarning, Trace
 from neuroblastoma.risk_table import Factor, Row, known, match_table
+from neuroblastoma.row_wording import VALUE_WORDS
 
 H, G, K = HistologicCategory, DifferentiationGrade, MkiClass
 FH, UH = InpcClass.FAVOURABLE, InpcClass.UNFAVOURABLE
@@ -150,8 +151,9 @@ class InpcDerivation:
 _CATEGORY_WORDS = {H.NEUROBLASTOMA: "neuroblastoma", H.GANGLIONEUROBLASTOMA_NODULAR: "nodular ganglioneuroblastoma",
                    H.GANGLIONEUROBLASTOMA_INTERMIXED: "intermixed ganglioneuroblastoma",
                    H.GANGLIONEUROMA_MATURING: "maturing ganglioneuroma"}
-_AGE_WORDS = {UNDER_18: "under 18 months", TO_5: "18 months to under 5 years", FROM_5: "5 years or older",
-              TO_5 | FROM_5: "18 months or older", UNDER_18 | TO_5: "under 5 years"}
+_AGE_WORDS: dict[frozenset[Hashable], str] = {
+    UNDER_18: "under 18 months", TO_5: "18 months to under 5 years", FROM_5: "5 years or older",
+    TO_5 | FROM_5: "18 months or older", UNDER_18 | TO_5: "under 5 years"}
 
 
 def _basis(case: Case, decided: frozenset[FactKey], ages: frozenset[Hashable]) -> str:
@@ -166,7 +168,7 @@ def _basis(case: Case, decided: frozenset[FactKey], ages: frozenset[Hashable]) -
     else:
         words = " ".join(p for p in (grade, category) if p) + (f", {mki}" if mki else "")
     if FactKey.AGE in decided:
-        words += f", aged {_AGE_WORDS.get(frozenset(ages), 'any age')}"
+        words += f", aged {_AGE_WORDS.get(ages, 'any age')}"
     return words
 
 
@@ -211,8 +213,9 @@ def annotate_inpc(trace: Trace, case: Case) -> Trace:
     """A risk trace, with what the parts say about the INPC class.
 
     Not reported, decided by its parts and read by the result: the derivation is a step and a note ("INPC
-    unfavourable, derived: ..."), and the parts replace the class among the deciding inputs (the card's input
-    table and the FHIR derivedFrom then cite the pathology records that decided it). Not reported and undecided:
+    unfavourable, derived: ..."), the matched row says "unfavourable histology (derived)", and the parts join the
+    class among the deciding inputs (the card's input table and the FHIR derivedFrom then cite the pathology
+    records that decided it). Not reported and undecided:
     the parts that would decide it are missing too. Reported but contradicted by its parts: the reported class
     is kept and the contradiction named, as a conflicting report when the class decides the result."""
     derived = derive_inpc(case)
@@ -228,8 +231,10 @@ def annotate_inpc(trace: Trace, case: Case) -> Trace:
     if derived.inpc is not None and FactKey.INPC in trace.decided_by:
         text = f"INPC {_WORDS[derived.inpc]}, derived: {derived.basis} (not reported; {_source(case)})"
         decided = tuple(dict.fromkeys(part for fact in trace.decided_by
-                                      for part in (derived.decided_by if fact is FactKey.INPC else (fact,))))
-        return replace(trace, decided_by=decided, steps=(text, *trace.steps),
+                                      for part in ((fact, *derived.decided_by) if fact is FactKey.INPC else (fact,))))
+        words = VALUE_WORDS[FactKey.INPC][derived.inpc]
+        basis = tuple(row.replace(words, f"{words} (derived)") for row in trace.basis)
+        return replace(trace, decided_by=decided, basis=basis, steps=(text, *trace.steps),
                        warnings=(*trace.warnings, RuleWarning("inpc-derived", text + ".")))
     if not any(m.fact is FactKey.INPC for m in trace.missing):
         return trace

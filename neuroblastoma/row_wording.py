@@ -99,8 +99,8 @@ def describe_values(factor: Factor, values: frozenset[Hashable]) -> str:
 
 # The order a clinician reads a row in: stage, age, histology, then biology, then the clinical facts.
 _READING_ORDER = (FactKey.STAGE, FactKey.AGE, FactKey.HISTOLOGY, FactKey.GRADE, FactKey.MKI, FactKey.INPC,
-                  FactKey.MYCN, FactKey.CHR_11Q, FactKey.SCA, FactKey.PLOIDY, FactKey.SYMPTOMS, FactKey.RESECTION, FactKey.MIDLINE,
-                  FactKey.NODES_IPSILATERAL, FactKey.NODES_CONTRALATERAL)
+                  FactKey.MYCN, FactKey.CHR_11Q, FactKey.SCA, FactKey.PLOIDY, FactKey.SYMPTOMS, FactKey.RESECTION,
+                  FactKey.MIDLINE, FactKey.NODES_IPSILATERAL, FactKey.NODES_CONTRALATERAL)
 
 
 def _position(factor: Factor) -> int:

@@ -22,7 +22,7 @@ from tests.neuroblastoma.risk_cases import case
 
 FH, UH, UNKNOWN = InpcClass.FAVOURABLE, InpcClass.UNFAVOURABLE, InpcClass.UNKNOWN
 U, PD, D = G.UNDIFFERENTIATED, G.POORLY_DIFFERENTIATED, G.DIFFERENTIATING
-L, I, HI = K.LOW, K.INTERMEDIATE, K.HIGH
+L, MID, HI = K.LOW, K.INTERMEDIATE, K.HIGH
 
 
 def derived(days: int | None, grade: G, mki: K, histology: H = H.NEUROBLASTOMA) -> InpcClass | None:
@@ -35,15 +35,15 @@ def derived(days: int | None, grade: G, mki: K, histology: H = H.NEUROBLASTOMA) 
 # differentiating with low MKI; >= 5 y all UH.
 EDGES = [
     # days, grade, MKI, class
-    (546, U, L, UH), (546, U, I, UH), (546, U, HI, UH),
-    (546, PD, L, FH), (546, PD, I, FH), (546, PD, HI, UH),
-    (546, D, L, FH), (546, D, I, FH), (546, D, HI, UH),
-    (547, U, L, UH), (547, U, I, UH), (547, U, HI, UH),
-    (547, PD, L, UH), (547, PD, I, UH), (547, PD, HI, UH),
-    (547, D, L, FH), (547, D, I, UH), (547, D, HI, UH),
-    (1825, D, L, FH), (1825, D, I, UH), (1825, PD, L, UH),
-    (1827, D, L, UH), (1827, D, I, UH), (1827, PD, HI, UH), (1827, U, L, UH),
-    (0, PD, I, FH), (364, D, I, FH), (365, D, I, FH),
+    (546, U, L, UH), (546, U, MID, UH), (546, U, HI, UH),
+    (546, PD, L, FH), (546, PD, MID, FH), (546, PD, HI, UH),
+    (546, D, L, FH), (546, D, MID, FH), (546, D, HI, UH),
+    (547, U, L, UH), (547, U, MID, UH), (547, U, HI, UH),
+    (547, PD, L, UH), (547, PD, MID, UH), (547, PD, HI, UH),
+    (547, D, L, FH), (547, D, MID, UH), (547, D, HI, UH),
+    (1825, D, L, FH), (1825, D, MID, UH), (1825, PD, L, UH),
+    (1827, D, L, UH), (1827, D, MID, UH), (1827, PD, HI, UH), (1827, U, L, UH),
+    (0, PD, MID, FH), (364, D, MID, FH), (365, D, MID, FH),
 ]
 
 
@@ -93,7 +93,7 @@ def test_what_decides_whatever_the_rest() -> None:
 
 
 @pytest.mark.parametrize(("interval", "inpc"), [
-    ((540, 560, D, I), None),  # straddles 547: FH under 18 months, UH at 18 months or older
+    ((540, 560, D, MID), None),  # straddles 547: FH under 18 months, UH at 18 months or older
     ((540, 560, PD, HI), UH),  # unfavourable on both sides
     ((547, 3000, PD, L), UH),  # 18 months to 5 years and older: both unfavourable
     ((547, 3000, D, L), None),  # differentiating low MKI: FH before the fifth birthday, UH after
@@ -147,8 +147,8 @@ def test_cog_uses_a_derived_class_and_says_so() -> None:
     assert note.message.startswith("INPC unfavourable, derived: poorly differentiated neuroblastoma, aged 18 months")
     assert "Shimada 1999" in note.message
     assert result.trace.steps[0] == note.message.rstrip(".")
-    assert FactKey.INPC not in result.trace.decided_by
-    assert {FactKey.HISTOLOGY, FactKey.GRADE, FactKey.AGE} <= set(result.trace.decided_by)
+    assert {FactKey.INPC, FactKey.HISTOLOGY, FactKey.GRADE, FactKey.AGE} <= set(result.trace.decided_by)
+    assert result.trace.basis == ("L2, 18 months or older, unfavourable histology (derived), MYCN not amplified",)
 
 
 def test_a_derived_class_that_decides_nothing_is_not_mentioned() -> None:
