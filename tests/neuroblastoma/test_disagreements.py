@@ -9,15 +9,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
 
 from neuroblastoma.biology import DifferentiationGrade as G
 from neuroblastoma.biology import HistologicCategory as H
 from neuroblastoma.biology import InpcClass, MkiClass, Ploidy
 from neuroblastoma.case import Case, MarrowAssessment, MarrowMethod, MetastasisFinding, MetastaticSite
-from neuroblastoma.classification import classify
+from neuroblastoma.classification import _results, classify
 from neuroblastoma.disagreements import AGE_BOUNDARY, AGE_BOUNDARY_SAME, COG_L2, SCA_PANEL, nccn_l2_risk
 from neuroblastoma.facts import Presence
 from neuroblastoma.results import Classification, RiskLevel, Stage
+from tests.neuroblastoma.case_strategies import cases
 from tests.neuroblastoma.risk_cases import case
 from tests.neuroblastoma.test_staging import L2_PRIMARY, localized, ms_infant
 
@@ -197,3 +199,16 @@ def test_evolving_hepatomegaly_makes_a_favourable_ms_infant_intermediate() -> No
     assert classify(asymptomatic).risk("cog2021").risk is R.LOW
     assert classify(hepatomegaly).risk("cog2021").risk is R.INTERMEDIATE
     assert classify(hepatomegaly).risk("inrg2009").group == "C"
+
+
+# ---- the result itself never moves -------------------------------------------------------------------------------
+
+@given(cases())
+def test_the_other_readings_change_what_is_said_never_the_result(subject: Case) -> None:
+    """Every disagreement is a warning (and a step) on the product rule's result, whatever the case."""
+    stages, risks = _results(subject)
+    result = classify(subject)
+    assert [(s.stage, s.candidates) for s in result.stages] == [(s.stage, s.candidates) for s in stages]
+    assert [(r.outcome, r.candidates, r.out_of_scope) for r in result.risks] == \
+           [(r.outcome, r.candidates, r.out_of_scope) for r in risks]
+    assert [r.trace.missing for r in result.risks] == [r.trace.missing for r in risks]
