@@ -62,11 +62,13 @@ class AgeBoundary:
 
 
 BOUNDARIES = (
-    AgeBoundary(DAYS_12_MONTHS, "12 months or older", "PDQ 2025 and ANBL1232: 'younger than 365 days'",
+    AgeBoundary(DAYS_12_MONTHS, "12 months or older",
+                f"PDQ 2025: 'younger than 365 days' is under 12 months; {ANBL1232.key}: under 365 days",
                 "under 12 months", "SIOPEN HR-NBL2: 'above 365 days'; 12 calendar months reach day 366 across a "
                 "29 February"),
     AgeBoundary(DAYS_18_MONTHS, "18 months or older",
-                f"PDQ 2025, {ANBL1232.key} and Brisse 2011: 'younger than 547 days'", "under 18 months",
+                f"PDQ 2025: 'younger than 547 days' is under 18 months; {ANBL1232.key}: under 547 days; Brisse "
+                "2011: 'younger than 18 months (547 days)'", "under 18 months",
                 f"PDQ Table 5, adapted from {COHN_2009.key}: over 547 days; the INSS-era COG schema: under 548 "
                 "days; ANBL1531: over 547 days"),
 )
