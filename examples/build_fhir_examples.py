@@ -28,6 +28,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
 from examples.real_ehr_examples import REAL_EHR  # noqa: E402
+from examples.source_examples import SOURCE_EXAMPLES  # noqa: E402
 from fhir_mappings.terminology import codes as std  # noqa: E402
 from fhir_mappings.terminology.local_biology import MYCN_STATUS, SEGMENTAL_ABERRATION  # noqa: E402
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES  # noqa: E402
@@ -281,6 +282,7 @@ MESSY: dict[str, Callable[[], dict[str, Any]]] = {
     "nb-messy-invalid-resource": messy_invalid_resource,
     "nb-messy-searchset": messy_searchset,
     **REAL_EHR,  # issue 13: several Conditions, equivocal foci resolved, multifocal by side, implausible dates
+    **SOURCE_EXAMPLES,  # issue 18: evolving hepatomegaly coded as the MS symptom
 }
 
 

@@ -1,7 +1,8 @@
-"""Histology, grade, INPC class, MYCN, chromosome aberrations and ploidy, as the lab reports them.
+"""Histology, grade, MKI, INPC class, MYCN, chromosome aberrations and ploidy, as the lab reports them.
 
-Product decision 11: the service consumes the reported call (amplified, FH/UH, ...); it never
-re-derives it from copy numbers or mitosis-karyorrhexis index.
+Product decision 11: the service consumes the reported call (amplified, FH/UH, MKI class, ...); it never
+re-derives a call from copy numbers or cell counts. The one refinement (issue 18): when the pathologist's
+INPC class is not reported, its reported parts (category, grade, MKI class) and the age decide it (inpc.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ class DifferentiationGrade(Enum):
     UNDIFFERENTIATED = "undifferentiated"
     POORLY_DIFFERENTIATED = "poorly-differentiated"
     DIFFERENTIATING = "differentiating"
+    UNKNOWN = "unknown"
+
+
+class MkiClass(Enum):
+    """The pathologist's mitosis-karyorrhexis index class of the neuroblastic cells (Shimada 1999; PDQ Table 1):
+    mitotic or karyorrhectic cells per 5,000, low < 100 (< 2 %), intermediate 100-200 (2-4 %), high > 200
+    (> 4 %). The reproductions disagree on a count of exactly 200 (PathologyOutlines: intermediate 100-199,
+    high 200 or more), so the class is read as reported and never computed from a count."""
+
+    LOW = "low"
+    INTERMEDIATE = "intermediate"
+    HIGH = "high"
     UNKNOWN = "unknown"
 
 

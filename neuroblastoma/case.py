@@ -18,6 +18,7 @@ from neuroblastoma.biology import (
     DifferentiationGrade,
     HistologicCategory,
     InpcClass,
+    MkiClass,
     MycnStatus,
     Ploidy,
     ResectionExtent,
@@ -46,6 +47,7 @@ class FactKey(StrEnum):
     MULTIFOCALITY = "multifocality"
     HISTOLOGY = "histologic-category"
     GRADE = "differentiation-grade"
+    MKI = "mki-class"
     INPC = "inpc-class"
     MYCN = "mycn"
     CHR_11Q = "11q-aberration"
@@ -301,6 +303,7 @@ class Case:
     effusions: tuple[Effusion, ...] = ()
     histology: HistologicCategory = HistologicCategory.UNKNOWN
     grade: DifferentiationGrade = DifferentiationGrade.UNKNOWN
+    mki: MkiClass = MkiClass.UNKNOWN  # with category, grade and age it decides an unreported INPC class (inpc.py)
     inpc: InpcClass = InpcClass.UNKNOWN
     mycn: MycnStatus = MycnStatus.UNKNOWN
     chr11q_aberration: Presence = Presence.UNKNOWN

@@ -9,7 +9,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import replace
 from enum import Enum
 
-from neuroblastoma import cog2021, inrg2009, inss, staging
+from neuroblastoma import cog2021, disagreements, inrg2009, inss, staging
 from neuroblastoma.case import Case, FactKey, SetAsideAge
 from neuroblastoma.registry import Registry, RiskSchema, StagingSystem
 from neuroblastoma.results import Classification, RiskLevel, RiskResult, RuleWarning, StageResult
@@ -70,6 +70,19 @@ def _described(stages: tuple[StageResult[Enum], ...], risks: tuple[RiskResult, .
     return ", ".join(parts)
 
 
+def _in_words(stages: tuple[StageResult[Enum], ...], risks: tuple[RiskResult, ...]) -> str:
+    """``stage MS, INRG 2009 group C (very low risk), COG 2021 intermediate risk``: another reading's results."""
+    stage = stages[0]
+    parts = [f"stage {stage.stage.value}" if stage.stage
+             else "stage " + " or ".join(str(c.value) for c in stage.candidates)]
+    for risk in risks:
+        outcomes = (risk.outcome,) if risk.outcome else risk.candidates
+        texts = [f"group {o.group} ({RISK_WORDS[o.risk]} risk)" if o.group else f"{RISK_WORDS[o.risk]} risk"
+                 for o in outcomes]
+        parts.append(f"{RISK_SCHEMAS.get(risk.schema).title} " + (" or ".join(texts) or "not applicable"))
+    return ", ".join(parts)
+
+
 def _age_days_text(age: SetAsideAge) -> str:
     return f"{age.min_days} days" if age.min_days == age.max_days else f"{age.min_days}–{age.max_days} days"
 
@@ -110,6 +123,6 @@ def age_record_warnings(case: Case, stages: tuple[StageResult[Enum], ...],
 
 def classify(case: Case) -> Classification:
     """Assign every registered stage, then every registered risk schema from the stage it is built on."""
-    stages, risks = _results(case)
+    stages, risks = disagreements.annotate(case, *_results(case), _results, _in_words)
     return Classification(case.patient, stages, risks, RULESET_VERSION,
                           (*schema_disagreement(risks), *age_record_warnings(case, stages, risks)))

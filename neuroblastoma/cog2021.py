@@ -18,6 +18,7 @@ from neuroblastoma.ages import AgeBand
 from neuroblastoma.biology import InpcClass, MycnStatus, PloidyCategory, ResectionExtent
 from neuroblastoma.case import Case, FactKey
 from neuroblastoma.facts import Presence, any_present
+from neuroblastoma.inpc import annotate_inpc, possible_inpc
 from neuroblastoma.registry import RiskSchema
 from neuroblastoma.results import RiskLevel, RiskOutcome, RiskResult, RuleWarning, Stage
 from neuroblastoma.risk_factors import (
@@ -175,7 +176,7 @@ def classify_cog2021(case: Case, stage: StageInput) -> RiskResult:
                           out_of_scope=True)
     possible = {
         **shared_factors(case, stage),
-        INPC: known(INPC, None if case.inpc is InpcClass.UNKNOWN else case.inpc),
+        INPC: possible_inpc(case),  # the pathologist's call, else what its parts decide (inpc.py, Shimada 1999)
         SCA: _possible_sca(case),
         PLOIDY: _possible_ploidy(case),
         SYMPTOMS: known(SYMPTOMS, case.ms_symptoms if case.ms_symptoms.known else None),
@@ -183,7 +184,7 @@ def classify_cog2021(case: Case, stage: StageInput) -> RiskResult:
     }
     match = match_table(ROWS, possible)
     outcome = match.outcomes[0] if match.determinate else None
-    trace = table_trace("COG 2021", match, possible, _warnings(case, stage))
+    trace = annotate_inpc(table_trace("COG 2021", match, possible, _warnings(case, stage)), case)
     return RiskResult(SCHEMA_ID, outcome, match.outcomes, trace, RULESET_VERSION)
 
 

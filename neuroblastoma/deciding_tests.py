@@ -2,8 +2,8 @@
 
 A missing input is a request to someone: the radiologist (IDRFs, extension, nodes), nuclear medicine (MIBG),
 the laboratory (MYCN, 11q/1p, DNA index), the pathologist (histology), or the treating team (age, symptoms,
-resection). Several inputs can come from one test (1p and 11q from one genomic profile; category, grade and
-INPC class from one histology review), so each test is requested once. Sources: Brisse 2011 (imaging and
+resection). Several inputs can come from one test (1p and 11q from one genomic profile; category, grade,
+MKI and INPC class from one histology review), so each test is requested once. Sources: Brisse 2011 (imaging and
 IDRFs), PDQ (marrow aspirates and trephines), Cohn 2009 and Irwin 2021 (the biological factors).
 """
 
@@ -52,7 +52,7 @@ _GENOMIC_PROFILE = _test("genomic-profile", "11q/1p status",
                          "Tumour genomic profile: 11q and 1p status (SNP array, aCGH or FISH)", "laboratory")
 _HISTOLOGY = DecidingTest("histology-review", "histology review", "Histology review", "pathology",
                           parts=((FactKey.HISTOLOGY, "INPC category"), (FactKey.GRADE, "grade of differentiation"),
-                                 (FactKey.INPC, "favourable/unfavourable class")))
+                                 (FactKey.MKI, "MKI class"), (FactKey.INPC, "favourable/unfavourable class")))
 _SURGICAL_PATHOLOGY = _test("surgical-pathology", "operative and node pathology",
                             "Operative and pathology reports: extent of gross excision, margins, and the lymph nodes "
                             "sampled (ipsilateral non-adherent, contralateral) (known after surgery)", "surgery")
@@ -91,6 +91,7 @@ DECIDING_TESTS: dict[FactKey, DecidingTest] = {
                                 "nuclear medicine", idrf_worksheet=True),
     FactKey.HISTOLOGY: _HISTOLOGY,
     FactKey.GRADE: _HISTOLOGY,
+    FactKey.MKI: _HISTOLOGY,
     FactKey.INPC: _HISTOLOGY,
     FactKey.MYCN: _test("mycn", "MYCN status", "MYCN status (FISH) on tumour tissue", "laboratory"),
     FactKey.CHR_11Q: _GENOMIC_PROFILE,

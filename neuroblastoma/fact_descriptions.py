@@ -14,6 +14,7 @@ from neuroblastoma.biology import AlkStatus, HistologicCategory, MycnStatus, Plo
 from neuroblastoma.case import FACT_COMPONENTS, Case, FactKey, MarrowMethod
 from neuroblastoma.facts import Presence
 from neuroblastoma.idrf import IDRF_BY_CODE, IdrfAssessment, StructureKind, StructureRelation, assess_idrf
+from neuroblastoma.inpc import derive_inpc
 from neuroblastoma.row_wording import VALUE_WORDS
 
 NOT_RECORDED = "not recorded"
@@ -148,6 +149,14 @@ def _ploidy(case: Case) -> str:
     return names[category] if category else NOT_RECORDED
 
 
+def _inpc(case: Case, default: str = NOT_RECORDED) -> str:
+    """The reported class; unreported, what its parts decide: ``not reported (derived: unfavourable histology)``."""
+    if case.inpc.value != "unknown":
+        return _words(FactKey.INPC, case.inpc)
+    derived = derive_inpc(case).inpc
+    return f"not reported (derived: {_words(FactKey.INPC, derived)})" if derived else default
+
+
 def _resection(case: Case) -> str:
     return {ResectionExtent.COMPLETE: "complete", ResectionExtent.INCOMPLETE: "incomplete (residual tumour)",
             ResectionExtent.NOT_RESECTED: "not resected"}.get(case.resection, NOT_RECORDED)
@@ -210,7 +219,8 @@ DESCRIBERS: dict[FactKey, tuple[str, Describer]] = {
     FactKey.HISTOLOGY: ("Histology", lambda c: NOT_RECORDED if c.histology is HistologicCategory.UNKNOWN
                         else _words(FactKey.HISTOLOGY, c.histology, c.histology.value.replace("-", ", "))),
     FactKey.GRADE: ("Grade", lambda c: _words(FactKey.GRADE, c.grade)),
-    FactKey.INPC: ("INPC", lambda c: _words(FactKey.INPC, c.inpc)),
+    FactKey.MKI: ("MKI", lambda c: _words(FactKey.MKI, c.mki)),
+    FactKey.INPC: ("INPC", _inpc),
     FactKey.MYCN: ("MYCN", _mycn),
     FactKey.CHR_11Q: ("11q", lambda c: _aberration(c.chr11q_aberration)),
     FactKey.CHR_1P: ("1p", lambda c: _aberration(c.chr1p_aberration)),
@@ -293,7 +303,8 @@ _PHRASES: dict[FactKey, Describer] = {
     FactKey.CHR_1P: lambda c: {Presence.PRESENT: "1p aberration", Presence.ABSENT: "no 1p aberration"}.get(
         c.chr1p_aberration, "1p not recorded"),
     FactKey.PLOIDY: _ploidy,
-    FactKey.INPC: lambda c: _words(FactKey.INPC, c.inpc, "INPC class not recorded"),
+    FactKey.INPC: lambda c: _inpc(c, "INPC class not recorded"),
+    FactKey.MKI: lambda c: _words(FactKey.MKI, c.mki, "MKI not recorded"),
     FactKey.HISTOLOGY: lambda c: DESCRIBERS[FactKey.HISTOLOGY][1](c),
     FactKey.GRADE: lambda c: _words(FactKey.GRADE, c.grade, "grade not recorded"),
     FactKey.SYMPTOMS: lambda c: _words(FactKey.SYMPTOMS, c.ms_symptoms, "MS symptoms not recorded"),

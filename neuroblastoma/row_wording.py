@@ -16,6 +16,7 @@ from neuroblastoma.biology import (
     DifferentiationGrade,
     HistologicCategory,
     InpcClass,
+    MkiClass,
     MycnStatus,
     PloidyCategory,
     ResectionExtent,
@@ -48,6 +49,7 @@ VALUE_WORDS: Mapping[FactKey, Mapping[Hashable, str]] = {
                         ResectionExtent.INCOMPLETE: "residual tumour after resection"},
     FactKey.GRADE: {_G.DIFFERENTIATING: "differentiating", _G.POORLY_DIFFERENTIATED: "poorly differentiated",
                     _G.UNDIFFERENTIATED: "undifferentiated"},
+    FactKey.MKI: {MkiClass.LOW: "low MKI", MkiClass.INTERMEDIATE: "intermediate MKI", MkiClass.HIGH: "high MKI"},
     FactKey.HISTOLOGY: {_H.NEUROBLASTOMA: "neuroblastoma", _H.GANGLIONEUROBLASTOMA_NODULAR: "nodular GNB",
                         _H.GANGLIONEUROBLASTOMA_INTERMIXED: "intermixed GNB",
                         _H.GANGLIONEUROMA_MATURING: "maturing ganglioneuroma"},
@@ -96,9 +98,9 @@ def describe_values(factor: Factor, values: frozenset[Hashable]) -> str:
 
 
 # The order a clinician reads a row in: stage, age, histology, then biology, then the clinical facts.
-_READING_ORDER = (FactKey.STAGE, FactKey.AGE, FactKey.HISTOLOGY, FactKey.GRADE, FactKey.INPC, FactKey.MYCN,
-                  FactKey.CHR_11Q, FactKey.SCA, FactKey.PLOIDY, FactKey.SYMPTOMS, FactKey.RESECTION, FactKey.MIDLINE,
-                  FactKey.NODES_IPSILATERAL, FactKey.NODES_CONTRALATERAL)
+_READING_ORDER = (FactKey.STAGE, FactKey.AGE, FactKey.HISTOLOGY, FactKey.GRADE, FactKey.MKI, FactKey.INPC,
+                  FactKey.MYCN, FactKey.CHR_11Q, FactKey.SCA, FactKey.PLOIDY, FactKey.SYMPTOMS, FactKey.RESECTION,
+                  FactKey.MIDLINE, FactKey.NODES_IPSILATERAL, FactKey.NODES_CONTRALATERAL)
 
 
 def _position(factor: Factor) -> int:

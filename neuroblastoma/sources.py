@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Bump on any change to a rule, threshold or table row; it is written into every result and audit record.
-RULESET_VERSION = "2026.12.1"
+RULESET_VERSION = "2026.12.2"
 
 
 @dataclass(frozen=True)
@@ -53,5 +53,40 @@ PDQ_NEUROBLASTOMA = Source(
     "https://www.cancer.gov/types/neuroblastoma/hp/neuroblastoma-treatment-pdq",
 )
 
+SHIMADA_1999 = Source(
+    "Shimada 1999",
+    "Shimada H, Ambros IM, Dehner LP, et al. The International Neuroblastoma Pathology Classification (the Shimada "
+    "system). Cancer. 1999;86(2):364-372 (the table as reprinted in PDQ Table 1).",
+    "https://pubmed.ncbi.nlm.nih.gov/10421273/",
+)
+PEUCHMAUR_2003 = Source(
+    "Peuchmaur 2003",
+    "Peuchmaur M, d'Amore ES, Joshi VV, et al. Revision of the International Neuroblastoma Pathology Classification: "
+    "confirmation of favorable and unfavorable prognostic subsets in ganglioneuroblastoma, nodular. Cancer. "
+    "2003;98(10):2274-2281.",
+    "https://pubmed.ncbi.nlm.nih.gov/14601099/",
+)
+# Where the sources disagree (issue 18; docs/clinical-rules.md, "Where the sources disagree").
+NCCN_2026 = Source(
+    "NCCN v2.2026",
+    "NCCN Clinical Practice Guidelines in Oncology: Neuroblastoma, Version 2.2026, page NEUROB-2 (risk "
+    "classification adapted from Irwin 2021), as transcribed; not read from NCCN directly.",
+    "https://www.nccn.org/guidelines",
+)
+ANBL1232 = Source(
+    "ANBL1232",
+    "Children's Oncology Group ANBL1232 (NCT02176967), eligibility as registered: '< 18 months (< 547 days)'; "
+    "segmental chromosome aberrations: loss of 1p, 3p, 4p or 11q, gain of 1q, 2p or 17q.",
+    "https://clinicaltrials.gov/study/NCT02176967",
+)
+SCHLEIERMACHER_2012 = Source(
+    "Schleiermacher 2012",
+    "Schleiermacher G, et al. Segmental chromosomal alterations have prognostic impact in neuroblastoma: a report "
+    "from the INRG project. Br J Cancer. 2012;107:1418 (segmental profile: 1p deletion, 11q deletion and/or "
+    "17q gain).",
+    "https://doi.org/10.1038/bjc.2012.375",
+)
+
 ALL_SOURCES: tuple[Source, ...] = (MONCLAIR_2009, COHN_2009, IRWIN_2021, BRISSE_2011, BRODEUR_1993,
-                                   PDQ_NEUROBLASTOMA)
+                                   PDQ_NEUROBLASTOMA, SHIMADA_1999, PEUCHMAUR_2003, NCCN_2026, ANBL1232,
+                                   SCHLEIERMACHER_2012)

@@ -36,6 +36,7 @@ from neuroblastoma.case import Case, FactKey, ImagingModality
 from neuroblastoma.cog2021 import unstable_ms_infant
 from neuroblastoma.facts import Presence, all_present
 from neuroblastoma.idrf import IdrfCode
+from neuroblastoma.inpc import derive_inpc
 from neuroblastoma.results import Classification, RiskLevel, Stage
 
 PDQ = "PDQ Neuroblastoma Treatment"
@@ -174,7 +175,13 @@ def _histology_missing(case: Case, result: Classification) -> str:
     if case.grade is DifferentiationGrade.UNKNOWN and _grade_decides(case, result):
         parts.append("grade of differentiation (it decides L2 at 18 months or older)")
     if case.inpc is InpcClass.UNKNOWN:
-        parts.append("INPC favourable/unfavourable class")
+        derived = derive_inpc(case)
+        if derived.inpc is not None:  # issue 18: the parts decide it; the pathologist's call confirms or overrides
+            parts.append(f"INPC favourable/unfavourable class (derived from its parts: {derived.inpc.value})")
+        else:
+            if FactKey.MKI in derived.missing:
+                parts.append("MKI class (the INPC class is derived from it when not reported)")
+            parts.append("INPC favourable/unfavourable class")
     return _not_recorded(parts)
 
 
@@ -279,7 +286,7 @@ _NEEDS_TISSUE = frozenset({"histology", "mycn", "ploidy", "sca"})
 # The facts an item supplies, for ``decides`` (any of them missing from an open result); the spine MRI gives the
 # IDRF 19 call (intraspinal extension), which can decide L1 versus L2.
 _SUPPLIES = {FactKey.SCA: frozenset({FactKey.SCA, FactKey.CHR_11Q, FactKey.CHR_1P}),
-             FactKey.HISTOLOGY: frozenset({FactKey.HISTOLOGY, FactKey.GRADE, FactKey.INPC}),
+             FactKey.HISTOLOGY: frozenset({FactKey.HISTOLOGY, FactKey.GRADE, FactKey.MKI, FactKey.INPC}),
              FactKey.PARASPINAL: frozenset({FactKey.IDRF})}
 MARROW_STAGE_1 = ("PDQ: marrow sampling may not be necessary for a tumour that is otherwise stage 1; the treating "
                   "team decides")

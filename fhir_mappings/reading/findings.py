@@ -44,6 +44,7 @@ class FindingKind(Enum):
     MIBG_AVIDITY = "mibg-avidity"
     HISTOLOGY = "histology"
     GRADE = "grade"
+    MKI = "mki"
     INPC = "inpc"
     MYCN = "mycn"
     CHR_11Q = "11q"
@@ -87,6 +88,7 @@ _FACT: Mapping[FindingKind, FactKey] = {
     FindingKind.MIBG_AVIDITY: FactKey.MIBG_AVIDITY,
     FindingKind.HISTOLOGY: FactKey.HISTOLOGY,
     FindingKind.GRADE: FactKey.GRADE,
+    FindingKind.MKI: FactKey.MKI,
     FindingKind.INPC: FactKey.INPC,
     FindingKind.MYCN: FactKey.MYCN,
     FindingKind.CHR_11Q: FactKey.CHR_11Q,

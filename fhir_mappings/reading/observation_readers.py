@@ -34,6 +34,7 @@ from fhir_mappings.reading.values import (
 )
 from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import value_sets_pathology as vp
 from fhir_mappings.terminology import value_sets_workup as vw
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.model import CodingKey
@@ -353,6 +354,7 @@ READERS: Mapping[K, Reader] = {
     K.HISTOLOGIC_CATEGORY: _coded_value(F.HISTOLOGY, vs.HISTOLOGY_BY_CODING),
     K.DIFFERENTIATION_GRADE: _coded_value(F.GRADE, vs.GRADE_BY_CODING),
     K.INPC_CLASS: _coded_value(F.INPC, vs.INPC_BY_CODING),
+    K.MKI_CLASS: _coded_value(F.MKI, vp.MKI_BY_CODING),
     K.MYCN_STATUS: _mycn,
     K.CHR_11Q: _presence_of(F.CHR_11Q),
     K.CHR_1P: _presence_of(F.CHR_1P),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fhir_mappings.terminology import result_value_sets as rvs
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import value_sets_pathology as vp
 from fhir_mappings.terminology import value_sets_workup as vw
 from fhir_mappings.terminology.local_biology import BIOLOGY_CODE_SYSTEMS
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
@@ -40,6 +41,7 @@ VALUE_SETS: tuple[ValueSetDef, ...] = (
     vs.FOCUS_RESOLUTION_VS,
     vs.HISTOLOGIC_CATEGORY_VS,
     vs.DIFFERENTIATION_GRADE_VS,
+    vp.MKI_VS,
     vs.INPC_VS,
     vs.MYCN_STATUS_VS,
     vs.MYCN_GENE_VS,

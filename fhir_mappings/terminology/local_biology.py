@@ -1,4 +1,4 @@
-"""Our CodeSystems for the biology and clinical facts: histology, INPC, MYCN, ploidy, segmental
+"""Our CodeSystems for the biology and clinical facts: histology, MKI class, INPC, MYCN, ploidy, segmental
 chromosome aberrations, MS symptoms and resection extent.
 
 Product decision 11: each code names the call as the pathologist or laboratory reported it; the
@@ -61,12 +61,33 @@ HISTOLOGY = LocalCodeSystem(
     ),
 )
 
+MKI_CLASS = LocalCodeSystem(
+    name="mki-class",
+    title="Mitosis-karyorrhexis index (MKI) class",
+    description=(
+        f"The pathologist's mitosis-karyorrhexis index class of the neuroblastic cells ({SHIMADA}): mitotic or "
+        "karyorrhectic cells per 5,000, for a neuroblastoma or the least favourable nodule of a nodular "
+        "ganglioneuroblastoma (CAP neuroblastoma checklist); not assessable on bone marrow. With the histologic "
+        "category, grade and age it decides the INPC class when the pathologist's call is not reported. The class is "
+        "read as reported: reproductions disagree on a count of exactly 200 (100-200 intermediate, or 100-199 with "
+        "200 or more high, PathologyOutlines). No LOINC code was found; NCIt C106317 'Mitosis-Karyorrhexis Index' "
+        "(seen in two GitHub files) names the index, not its classes, and is not used."
+    ),
+    concepts=(
+        Concept("low", "Low MKI", f"Fewer than 100 of 5,000 neuroblastic cells (< 2 %) ({SHIMADA})."),
+        Concept("intermediate", "Intermediate MKI", f"100 to 200 of 5,000 neuroblastic cells (2-4 %) ({SHIMADA})."),
+        Concept("high", "High MKI", f"More than 200 of 5,000 neuroblastic cells (> 4 %) ({SHIMADA})."),
+    ),
+)
+
 INPC = LocalCodeSystem(
     name="inpc",
     title="International Neuroblastoma Pathology Classification prognostic group",
     description=(
-        f"The pathologist's INPC favourable/unfavourable call ({SHIMADA}), used by COG 2021 ({IRWIN}); "
-        f"{DECISION_11}: the service does not derive it from age, grade and MKI."
+        f"The pathologist's INPC favourable/unfavourable call ({SHIMADA}), used by COG 2021 ({IRWIN}). A reported "
+        "call is always used; when none is reported, the service derives it from the histologic category, grade, "
+        "MKI class and age (the INPC table; the nodule of a nodular ganglioneuroblastoma per Peuchmaur 2003) and "
+        "says so, and a reported call that contradicts those parts is kept and named."
     ),
     concepts=(
         Concept("favourable", "Favourable histology (FH)",
@@ -125,7 +146,9 @@ SEGMENTAL_ABERRATION = LocalCodeSystem(
     description=(
         f"Segmental chromosome aberrations (SCA) in neuroblastoma, the panel PDQ lists ({PDQ}): losses of 1p, "
         f"3p, 4p and 11q, gains of 1q, 2p and 17q. INRG 2009 uses 11q only ({COHN}); COG 2021 uses 1p and/or "
-        f"11q ({IRWIN}); the others are recorded and shown but decide nothing (product decision 6)."
+        f"11q ({IRWIN}); the others are recorded and shown but decide nothing (product decision 6). Where counting "
+        "them (ANBL1232; PDQ citing NCCN 2024; Schleiermacher 2012 for 17q) would change the COG result, the card "
+        "says what it would give."
     ),
     concepts=(
         Concept("1p-loss", "1p loss", f"Loss (deletion/LOH) of chromosome arm 1p ({PDQ}). NCIt candidate C36501."),
@@ -171,9 +194,12 @@ SYMPTOMS = LocalCodeSystem(
                 "4S symptom list).",
                 (("source", "legacy COG 4S symptom list (archived PDQ, footnote e)"),)),
         Concept("evolving-hepatomegaly-under-3-months", "Evolving hepatomegaly in an infant under 3 months",
-                f"Evolving hepatomegaly in a child younger than 3 months: named in the {PDQ} intermediate-risk list; "
-                "whether COG 2021 counts it as 'symptomatic' needs the Irwin footnotes (clinical-rules §4.3 ⚠).",
-                (("source", "PDQ 2025 intermediate-risk list"),)),
+                f"Evolving hepatomegaly in an infant younger than 3 months at diagnosis. COG 2021 ({IRWIN}, in the "
+                f"{PDQ} intermediate-risk list: 'younger than 3 months with evolving hepatomegaly or symptomatic with "
+                "all favorable biology') makes such an MS infant intermediate risk even with favourable biology; "
+                "recorded as this symptom it makes the infant symptomatic, which gives the same result. For an "
+                "infant under 3 months only (no day count is published; ANBL0531's amendment used 2 months).",
+                (("source", "PDQ 2025 intermediate-risk list (Irwin 2021)"),)),
     ),
 )
 
@@ -212,5 +238,5 @@ RESECTION_EXTENT = LocalCodeSystem(
 )
 
 BIOLOGY_CODE_SYSTEMS: tuple[LocalCodeSystem, ...] = (
-    HISTOLOGY, INPC, MYCN_STATUS, PLOIDY, SEGMENTAL_ABERRATION, SYMPTOMS, RESECTION_EXTENT, ALK_STATUS,
+    HISTOLOGY, INPC, MYCN_STATUS, PLOIDY, SEGMENTAL_ABERRATION, SYMPTOMS, RESECTION_EXTENT, ALK_STATUS, MKI_CLASS,
 )

@@ -95,6 +95,10 @@ OBSERVATION_CODES = LocalCodeSystem(
         _obs("differentiation-grade", "Grade of neuroblastic differentiation",
              f"Grade of differentiation of neuroblastoma or nodular ganglioneuroblastoma (histology, axis grade) "
              f"({COHN})."),
+        _obs("mki-class", "Mitosis-karyorrhexis index (MKI) class",
+             "The pathologist's MKI class (mki-class) of a neuroblastoma, or of the least favourable nodule of a "
+             "nodular ganglioneuroblastoma (CAP checklist); with the category, grade and age it decides the INPC "
+             "class when the call is not reported (Shimada 1999). No LOINC code found."),
         _obs("inpc-class", "INPC prognostic group (favourable/unfavourable histology)",
              f"The pathologist's INPC favourable/unfavourable call (inpc) ({IRWIN}). No LOINC code found."),
         # -- genomics
@@ -110,7 +114,8 @@ OBSERVATION_CODES = LocalCodeSystem(
              f"by FISH) is accepted for FISH results. {PRESENCE_VALUE}"),
         _obs("other-sca", "Other segmental chromosome aberration",
              "Another segmental aberration (segmental-aberration: 3p, 4p loss; 1q, 2p, 17q gain); recorded and "
-             "shown, decides nothing (product decision 6)."),
+             "shown, decides nothing (product decision 6); the card says when a wider SCA definition would change "
+             "the COG result."),
         _obs("dna-index", "Tumour DNA index",
              "Tumour DNA index (DNA content relative to diploid), valueQuantity UCUM '1'; > 1 hyperdiploid, = 1 "
              "diploid, < 1 hypodiploid (product decision 5). No LOINC code found (clinical-rules §6.4)."),

@@ -38,6 +38,7 @@ class ObservationKind(Enum):
     HISTOLOGIC_CATEGORY = "histologic-category"
     DIFFERENTIATION_GRADE = "differentiation-grade"
     INPC_CLASS = "inpc-class"
+    MKI_CLASS = "mki-class"
     MYCN_STATUS = "mycn-status"
     MYCN_COPY_NUMBER = "mycn-copy-number"
     GENOMIC_VARIANT = "genomic-variant"
@@ -91,6 +92,7 @@ _FACT: Mapping[ObservationKind, FactKey] = {
     K.HISTOLOGIC_CATEGORY: FactKey.HISTOLOGY,
     K.DIFFERENTIATION_GRADE: FactKey.GRADE,
     K.INPC_CLASS: FactKey.INPC,
+    K.MKI_CLASS: FactKey.MKI,
     K.MYCN_STATUS: FactKey.MYCN,
     K.MYCN_COPY_NUMBER: FactKey.MYCN,
     K.GENOMIC_VARIANT: FactKey.MYCN,
@@ -149,6 +151,7 @@ _KIND_OF: tuple[tuple[Code, ObservationKind], ...] = (
     (_obs("histologic-category"), K.HISTOLOGIC_CATEGORY),
     (_obs("differentiation-grade"), K.DIFFERENTIATION_GRADE),
     (_obs("inpc-class"), K.INPC_CLASS),
+    (_obs("mki-class"), K.MKI_CLASS),
     (_obs("mycn-status"), K.MYCN_STATUS),
     (std.LOINC_MYCN_AMPLIFICATION_FISH, K.MYCN_STATUS),
     (std.LOINC_MYCN_CHR2_RATIO_FISH, K.MYCN_COPY_NUMBER),

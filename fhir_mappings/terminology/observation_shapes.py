@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import value_sets_pathology as vs_pathology
 from fhir_mappings.terminology import value_sets_workup as vs_workup
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.model import Code, ValueSetDef
@@ -133,6 +134,9 @@ SHAPES: Mapping[K, ObservationShape] = MappingProxyType({
                                               note="Guide 6.14."),
     K.INPC_CLASS: ObservationShape("INPC favourable or unfavourable histology", coded(vs.INPC_VS),
                                    note="Guide 6.15."),
+    K.MKI_CLASS: ObservationShape("Mitosis-karyorrhexis index class (INPC)", coded(vs_pathology.MKI_VS),
+                                  note="Low, intermediate or high, as the pathologist classes it; a count is not "
+                                       "classed by the service (guide 6.28)."),
     K.MYCN_STATUS: ObservationShape(
         "MYCN status", ValueShape(("CodeableConcept", "boolean"), (vs.MYCN_STATUS_VS,)),
         note="The laboratory's call; for LOINC 93796-1 amplification present or absent (guide 6.16)."),

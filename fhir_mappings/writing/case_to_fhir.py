@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import value_sets_pathology as vp
 from fhir_mappings.terminology import value_sets_workup as vw
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
 from fhir_mappings.terminology.local_staging import FUNCTIONAL_IMAGING, MARROW
@@ -283,6 +284,9 @@ class _BundleWriter:
         if case.grade in vs.GRADE_CODING:
             self.observation("differentiation-grade", _obs("differentiation-grade"), LABORATORY,
                              {"valueCodeableConcept": concept(vs.GRADE_CODING[case.grade])})
+        if case.mki in vp.MKI_CODING:
+            self.observation("mki", _obs("mki-class"), LABORATORY,
+                             {"valueCodeableConcept": concept(vp.MKI_CODING[case.mki])})
         if case.inpc in vs.INPC_CODING:
             self.observation("inpc", _obs("inpc-class"), LABORATORY,
                              {"valueCodeableConcept": concept(vs.INPC_CODING[case.inpc])})

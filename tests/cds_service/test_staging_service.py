@@ -151,7 +151,9 @@ def check_against_expected(name: str, cards: list[dict[str, Any]], patient_id: s
     # The indicator says how much the result needs checking (cards/attention.py), not how severe the disease is.
     report = expected.get("report", {})
     needs_checking = ("schemas-disagree" in expected.get("warnings", ()) or expected.get("missing")
-                      or any(report.get(key) for key in ("preliminary", "invalid", "discordances")))
+                      or any(report.get(key) for key in ("preliminary", "invalid", "discordances"))
+                      or any(code.startswith(("sources-disagree", "conflict"))  # issue 18: the sources, INPC parts
+                             for code in expected.get("warnings", ())))
     assert card["indicator"] == ("warning" if needs_checking else "info"), (name, card["indicator"])
 
 

@@ -66,7 +66,7 @@ def test_the_missing_data_card_names_only_the_histology_it_needs(service: Servic
                                inpc=InpcClass.UNKNOWN)
     card = missing_data_card(classify(case), call_key=KEY)
     assert card is not None
-    assert "**Histology review: grade of differentiation and favourable/unfavourable class**" in card.detail
+    assert "**Histology review: grade of differentiation, MKI class and favourable/unfavourable class**" in card.detail
 
 
 @pytest.mark.parametrize("name", example_names())

@@ -19,6 +19,7 @@ from fhir_mappings.reading.values import codings
 from fhir_mappings.terminology import codes as std
 from fhir_mappings.terminology import result_value_sets as rvs
 from fhir_mappings.terminology import value_sets as vs
+from fhir_mappings.terminology import value_sets_pathology as vp
 from fhir_mappings.terminology import value_sets_workup as vw
 from fhir_mappings.terminology.local_biology import MYCN_STATUS, SEGMENTAL_ABERRATION, SYMPTOMS
 from fhir_mappings.terminology.local_observations import OBSERVATION_CODES
@@ -591,6 +592,7 @@ ACCEPTED_CODINGS: dict[str, Any] = {
     "histology": vs.HISTOLOGY_BY_CODING,
     "grade": vs.GRADE_BY_CODING,
     "inpc": vs.INPC_BY_CODING,
+    "mki": vp.MKI_BY_CODING,
     "mycn": vs.MYCN_STATUS_BY_CODING,
     "ploidy": vs.PLOIDY_BY_CODING,
     "segmental aberration": vs.SCA_LABEL_BY_CODING,

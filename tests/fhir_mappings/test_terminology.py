@@ -14,7 +14,14 @@ from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.valueset import ValueSet
 
-from fhir_mappings.terminology import build, codes, result_value_sets, value_sets, value_sets_workup
+from fhir_mappings.terminology import (
+    build,
+    codes,
+    result_value_sets,
+    value_sets,
+    value_sets_pathology,
+    value_sets_workup,
+)
 from fhir_mappings.terminology.catalogue import LOCAL_CODE_SYSTEMS, VALUE_SETS
 from fhir_mappings.terminology.local_results import INRG_PRETREATMENT_GROUP
 from fhir_mappings.terminology.local_staging import IDRF
@@ -39,6 +46,7 @@ from neuroblastoma.biology import (
     DifferentiationGrade,
     HistologicCategory,
     InpcClass,
+    MkiClass,
     MycnStatus,
     PloidyCategory,
     ResectionExtent,
@@ -126,7 +134,7 @@ def test_value_set_metadata_and_members(path: Path) -> None:
 
 def _lookup_tables() -> dict[str, Mapping[Any, Any] | frozenset[Any]]:
     tables: dict[str, Mapping[Any, Any] | frozenset[Any]] = {
-        name: table for module in (value_sets, value_sets_workup, result_value_sets)
+        name: table for module in (value_sets, value_sets_workup, value_sets_pathology, result_value_sets)
         for name, table in vars(module).items()
         if name.endswith(("_BY_CODING", "_CODINGS")) and isinstance(table, Mapping | frozenset)
     }
@@ -206,6 +214,7 @@ ROUND_TRIPS = [
     (HistologicCategory, value_sets.HISTOLOGY_CODING, value_sets.HISTOLOGY_BY_CODING),
     (DifferentiationGrade, value_sets.GRADE_CODING, value_sets.GRADE_BY_CODING),
     (InpcClass, value_sets.INPC_CODING, value_sets.INPC_BY_CODING),
+    (MkiClass, value_sets_pathology.MKI_CODING, value_sets_pathology.MKI_BY_CODING),
     (MycnStatus, value_sets.MYCN_STATUS_CODING, value_sets.MYCN_STATUS_BY_CODING),
     (PloidyCategory, value_sets.PLOIDY_CODING, value_sets.PLOIDY_BY_CODING),
     (ResectionExtent, value_sets.RESECTION_CODING, value_sets.RESECTION_BY_CODING),

@@ -66,8 +66,9 @@ INDETERMINATE_CASES = [
      {R.LOW, R.HIGH}, {FactKey.RESECTION}),
     ("MS-infant-symptoms-unknown", Stage.MS, {"age_days": 100, "ms_symptoms": UNKNOWN},
      {R.LOW, R.INTERMEDIATE}, {FactKey.SYMPTOMS}),
+    # A differentiating neuroblastoma at 18 months to 5 years: its MKI class would decide the INPC class (inpc.py).
     ("L2-18mo-INPC-unknown", Stage.L2, {"age_days": 600, "inpc": InpcClass.UNKNOWN},
-     {R.INTERMEDIATE, R.HIGH}, {FactKey.INPC}),
+     {R.INTERMEDIATE, R.HIGH}, {FactKey.INPC, FactKey.MKI}),
     ("L2-MYCN-unknown", Stage.L2, {"age_days": 100, "mycn": MycnStatus.UNKNOWN},
      {R.INTERMEDIATE, R.HIGH}, {FactKey.MYCN}),
     ("M-12to18-SCA-unknown", Stage.M, {"age_days": 400, "chr1p_aberration": UNKNOWN},

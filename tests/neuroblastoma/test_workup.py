@@ -17,6 +17,7 @@ from neuroblastoma.biology import (
     DifferentiationGrade,
     HistologicCategory,
     InpcClass,
+    MkiClass,
     MycnStatus,
     Ploidy,
     PloidyCategory,
@@ -87,8 +88,14 @@ def test_the_grade_is_asked_for_only_for_l2_at_18_months_or_older(stage_changes:
 
 
 def test_the_histology_item_names_only_what_is_missing() -> None:
-    items = _items(dataclasses.replace(DONE, inpc=InpcClass.UNKNOWN))
-    assert items["histology"].what == "not recorded: INPC favourable/unfavourable class"
+    items = _items(dataclasses.replace(DONE, inpc=InpcClass.UNKNOWN))  # differentiating NB at 2 years: MKI decides
+    assert items["histology"].what == ("not recorded: MKI class (the INPC class is derived from it when not reported), "
+                                       "INPC favourable/unfavourable class")
+    items = _items(dataclasses.replace(DONE, inpc=InpcClass.UNKNOWN, mki=MkiClass.LOW))
+    assert items["histology"].what == ("not recorded: INPC favourable/unfavourable class (derived from its parts: "
+                                       "favourable)")
+    items = _items(dataclasses.replace(DONE, inpc=InpcClass.UNKNOWN, mki=MkiClass.HIGH))
+    assert items["histology"].what.endswith("(derived from its parts: unfavourable)")
     items = _items(dataclasses.replace(DONE, histology=HistologicCategory.UNKNOWN, grade=DifferentiationGrade.UNKNOWN))
     assert items["histology"].what == "not recorded: histologic category"
 

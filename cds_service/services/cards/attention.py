@@ -6,7 +6,7 @@ another module adds flows into the card without a line here); only the ranking k
 | rank | situation | indicator |
 |---|---|---|
 | 0 | conflicting reports decide an input (a discordance on a deciding input, or a ``conflict-*`` warning) | warning |
-| 1 | the risk schemas disagree (``schemas-disagree``) | warning |
+| 1 | the risk schemas disagree (``schemas-disagree``), or the sources do (``sources-disagree-*``) | warning |
 | 2 | a preliminary result decides the stage or a risk group | warning |
 | 3 | the stage or a risk group is not decided yet (the missing-data card says what to do) | warning |
 | 4 | a data-quality problem that could change a result: records skipped as invalid FHIR, a mapper note | warning |
@@ -74,6 +74,8 @@ def _warning_item(warning: RuleWarning) -> Attention:
     if warning.code == "schemas-disagree":
         text = text.removeprefix("The schemas disagree: ")
         return Attention(1, "schemas disagree", f"**Schemas disagree:** {text} Your protocol says which applies.")
+    if warning.code.startswith("sources-disagree"):  # issue 18: another published reading gives another result
+        return Attention(1, "sources disagree", f"**Sources disagree:** {text}")
     if warning.code.startswith("conflict"):
         return Attention(0, "conflicting reports", f"**Conflicting reports.** {text}")
     if warning.code in PRACTICE_GUIDANCE:
