@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 
+from neuroblastoma.ages import PartialDate, add_months
 from neuroblastoma.biology import AlkStatus, HistologicCategory, MycnStatus, PloidyCategory, ResectionExtent
 from neuroblastoma.case import FACT_COMPONENTS, Case, FactKey, MarrowMethod
 from neuroblastoma.facts import Presence
@@ -42,8 +43,18 @@ def _age(case: Case) -> str:
         return f"{' and '.join(missing)} not recorded" if missing else NOT_RECORDED
     if not age.is_exact:
         return f"{age.min_days}–{age.max_days} days (dates not exact)"
-    months = int(age.min_days / 30.4375)
+    months = _months_old(case.birth_date, case.diagnosis_date, age.min_days)
     return f"{age.min_days} days ({months} month{'' if months == 1 else 's'})"
+
+
+def _months_old(birth: PartialDate | None, diagnosis: PartialDate | None, days: int) -> int:
+    """Completed calendar months from the dates (what a clinician counts: born 1 January, 18 months on 1 July of
+    the next year, day 547), else from the day count with an average month."""
+    if birth is None or diagnosis is None or not (birth.is_exact and diagnosis.is_exact):
+        return int(days / 30.4375)
+    start, end = birth.earliest, diagnosis.earliest
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months - 1 if add_months(start, months) > end else months
 
 
 def _primary(case: Case) -> str:
