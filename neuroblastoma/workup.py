@@ -179,8 +179,8 @@ def _histology_missing(case: Case, result: Classification) -> str:
         if derived.inpc is not None:  # issue 18: the parts decide it; the pathologist's call confirms or overrides
             parts.append(f"INPC favourable/unfavourable class (derived from its parts: {derived.inpc.value})")
         else:
-            if FactKey.MKI in derived.missing:
-                parts.append("MKI class (the INPC class is derived from it when not reported)")
+            if FactKey.MKI in derived.missing and any(m.fact is FactKey.MKI for m in result.missing):
+                parts.append("MKI class (it decides the INPC class, which decides a risk group)")
             parts.append("INPC favourable/unfavourable class")
     return _not_recorded(parts)
 

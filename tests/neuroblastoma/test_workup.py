@@ -89,8 +89,10 @@ def test_the_grade_is_asked_for_only_for_l2_at_18_months_or_older(stage_changes:
 
 def test_the_histology_item_names_only_what_is_missing() -> None:
     items = _items(dataclasses.replace(DONE, inpc=InpcClass.UNKNOWN))  # differentiating NB at 2 years: MKI decides
-    assert items["histology"].what == ("not recorded: MKI class (the INPC class is derived from it when not reported), "
-                                       "INPC favourable/unfavourable class")
+    assert items["histology"].what == "not recorded: INPC favourable/unfavourable class"  # MKI decides nothing: L1
+    l2 = dataclasses.replace(DONE, primaries=(L2,), inpc=InpcClass.UNKNOWN)  # L2 at 2 years: the INPC class decides COG
+    assert _items(l2)["histology"].what == ("not recorded: MKI class (it decides the INPC class, which decides a risk "
+                                            "group), INPC favourable/unfavourable class")
     items = _items(dataclasses.replace(DONE, inpc=InpcClass.UNKNOWN, mki=MkiClass.LOW))
     assert items["histology"].what == ("not recorded: INPC favourable/unfavourable class (derived from its parts: "
                                        "favourable)")
