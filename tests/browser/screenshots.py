@@ -27,7 +27,7 @@ from tests.browser.harness import chromium, start_service
 from tests.examples import EXAMPLES, case_document
 from tests.support.fhir_engine import FhirEngine
 
-CARD_PATIENTS = ("nb-l2-infant", "nb-ms-infant", "nb-indeterminate-age")
+CARD_PATIENTS = ("nb-l2-infant", "nb-ms-infant", "nb-indeterminate-age", "nb-l2-differentiating-mki", "nb-ms-unstable")
 _PANEL_CSS = """body{margin:0;font:14px/1.4 system-ui,sans-serif;color:#1a1a1a;background:#f0f0f0}
 .card{background:#fff;margin:8px;border:1px solid #bbb;border-left:6px solid #2a6ebb;border-radius:4px;padding:8px 10px}
 .card.warning{border-left-color:#c77700}.summary{font-weight:700;margin:0 0 6px}.source{color:#555;font-size:12px}
@@ -100,7 +100,7 @@ def main(out: Path) -> None:
         document["patient"] = "nb-worksheet"
         del document["primaries"]
         engine.seed(case_to_bundle(case_from_json(document)))
-        for name in ("nb-l2-infant", "nb-ms-infant", "nb-indeterminate-age"):
+        for name in CARD_PATIENTS:
             engine.seed(case_to_bundle(case_from_json(case_document(name))))
         messy = json.loads((EXAMPLES / "fhir" / "messy" / "nb-messy-preliminary.json").read_text())
         messy["entry"] = [{**e, "request": {"method": "PUT", "url": f"{e['resource']['resourceType']}/"
