@@ -47,7 +47,7 @@ from neuroblastoma.facts import all_present
 from neuroblastoma.marrow_imaging import resolved_scans
 from neuroblastoma.metastatic_spread import DistantDisease, assess_distant_disease
 from neuroblastoma.registry import StagingSystem
-from neuroblastoma.results import MissingInput, StageResult, Trace
+from neuroblastoma.results import MissingInput, StageResult, Trace, one_per_fact
 from neuroblastoma.risk_table import Factor, Row, TableMatch, known, match_table
 from neuroblastoma.row_wording import describe_row
 from neuroblastoma.sources import BRODEUR_1993, RULESET_VERSION
@@ -251,18 +251,10 @@ def _ordered(stages: Iterable[InssStage]) -> tuple[InssStage, ...]:
 
 def _split(missing: Iterable[MissingInput]) -> tuple[tuple[MissingInput, ...], tuple[MissingInput, ...]]:
     """(missing, awaiting): the operative and pathology facts are awaited, the others (shared with INRGSS) missing."""
-    items = _one_per_fact(missing)
+    items = one_per_fact(missing)
     return (tuple(m for m in items if m.fact not in SURGICAL_FACTS),
             tuple(m for m in items if m.fact in SURGICAL_FACTS))
 
-
-def _one_per_fact(missing: Iterable[MissingInput]) -> tuple[MissingInput, ...]:
-    reasons: dict[FactKey, list[str]] = {}
-    for item in missing:
-        whys = reasons.setdefault(item.fact, [])
-        if item.why not in whys:
-            whys.append(item.why)
-    return tuple(MissingInput(fact, "; ".join(whys)) for fact, whys in reasons.items())
 
 
 def assign_inss(case: Case) -> StageResult[InssStage]:

@@ -7,6 +7,7 @@ schema, each keyed by its system or schema id (``classification.py`` registers t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Generic, TypeVar
@@ -41,6 +42,16 @@ class MissingInput:
 
     fact: FactKey
     why: str
+
+
+def one_per_fact(missing: Iterable[MissingInput]) -> tuple[MissingInput, ...]:
+    """One missing input per fact, its distinct reasons joined (several conditions may each need the same fact)."""
+    reasons: dict[FactKey, list[str]] = {}
+    for item in missing:
+        whys = reasons.setdefault(item.fact, [])
+        if item.why not in whys:
+            whys.append(item.why)
+    return tuple(MissingInput(fact, "; ".join(whys)) for fact, whys in reasons.items())
 
 
 @dataclass(frozen=True)

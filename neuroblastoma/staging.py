@@ -32,7 +32,7 @@ from neuroblastoma.multifocal import (
     with_overall_call,
 )
 from neuroblastoma.registry import StagingSystem
-from neuroblastoma.results import MissingInput, RuleWarning, Stage, StageResult, Trace
+from neuroblastoma.results import MissingInput, RuleWarning, Stage, StageResult, Trace, one_per_fact
 from neuroblastoma.sources import BRISSE_2011, MONCLAIR_2009, RULESET_VERSION
 
 PRESENT, ABSENT, UNKNOWN = Presence.PRESENT, Presence.ABSENT, Presence.UNKNOWN
@@ -329,15 +329,6 @@ def ms_eligibility(case: Case, distant: DistantDisease) -> Assessment:
 
 # --- The stage --------------------------------------------------------------------------------------------
 
-def _one_per_fact(missing: Iterable[MissingInput]) -> tuple[MissingInput, ...]:
-    """One missing input per fact, its distinct reasons joined."""
-    reasons: dict[FactKey, list[str]] = {}
-    for item in missing:
-        whys = reasons.setdefault(item.fact, [])
-        if item.why not in whys:
-            whys.append(item.why)
-    return tuple(MissingInput(fact, "; ".join(whys)) for fact, whys in reasons.items())
-
 
 _STAGE_ORDER = tuple(Stage)
 
@@ -374,7 +365,7 @@ def assign_stage(case: Case) -> StageResult[Stage]:
         rule=f"INRGSS-{stage.value}" if stage else "INRGSS-INDETERMINATE",
         citation=CITATIONS[stage] if stage else "; ".join(CITATIONS[s] for s in stages),
         decided_by=unique(f for a in deciding for f in a.decided_by),
-        missing=_one_per_fact(m for a in deciding for m in a.missing),
+        missing=one_per_fact(m for a in deciding for m in a.missing),
         warnings=unique(w for a in (locoregional, distant.assessment, ms) for w in a.warnings),
         steps=unique((*(s for a in shown for s in a.steps), conclusion)),
     )
