@@ -88,6 +88,8 @@ def _input_items(result: Classification, evidence: CaseEvidence) -> list[Attenti
     items = []
     for fact in recorded_inputs(item.fact for item in evidence.case.evidence):
         found = evidence.of(fact)
+        if not (found.preliminary or found.contested):
+            continue
         label = fact_label(fact)
         when = f" ({found.date})" if found.date else ""
         decides = _decides(result, fact)

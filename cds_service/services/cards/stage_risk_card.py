@@ -64,10 +64,9 @@ def _footer(recorded: bool, ruleset: str, with_app: bool) -> list[str]:
 
 
 def stage_risk_detail(result: Classification, reading: CaseReading, evidence: CaseEvidence, primary_schema: str,
-                      *, recorded: bool = False, with_app: bool = False) -> str:
-    """Check first, why, the deciding inputs, the footer; shortened (fewer check items, then fewer input rows,
-    each pointing to the app) until it fits ``DETAIL_LIMIT``."""
-    items = attention_items(result, reading, evidence)
+                      items: list[Attention], *, recorded: bool = False, with_app: bool = False) -> str:
+    """Check first (``items``, from ``attention_items``), why, the deciding inputs, the footer; shortened (fewer
+    check items, then fewer input rows, each pointing to the app) until it fits ``DETAIL_LIMIT``."""
     why = [f"- {sentence}" for sentence in why_sentences(result, reading.case, risks_in_order(result, primary_schema))]
     table = inputs_table(result, evidence)
     footer = _footer(recorded, result.ruleset, with_app)
@@ -96,7 +95,7 @@ def stage_risk_card(
         uuid=stable_uuid(*call_key, KIND),
         summary=stage_risk_summary(result, primary_schema, items[0] if items else None),
         indicator=indicator_of(items),
-        detail=stage_risk_detail(result, reading, evidence, primary_schema, recorded=recorded,
+        detail=stage_risk_detail(result, reading, evidence, primary_schema, items, recorded=recorded,
                                  with_app=bool(app_links)),
         source=card_source(),
         suggestions=suggestions,
