@@ -36,17 +36,19 @@ from tests.support.smart_ehr import SmartEhr
 
 pytestmark = pytest.mark.integration
 WORKSHEET_PATIENT = "nb-worksheet"
+PREVIEW_PATIENT = "nb-worksheet-preview"  # its own chart: the journey above saves IDRFs into nb-worksheet's
 
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[FhirEngine]:
     with FhirEngine(cors=True) as running:
-        document = copy.deepcopy(case_document("nb-l2-infant"))
-        document["patient"] = WORKSHEET_PATIENT
-        del document["primaries"]  # the radiology is what the worksheet records
         for name in ("nb-ms-infant", "nb-l2-infant"):
             running.seed(case_to_bundle(case_from_json(case_document(name))))
-        running.seed(case_to_bundle(case_from_json(document)))
+        for patient in (WORKSHEET_PATIENT, PREVIEW_PATIENT):
+            document = copy.deepcopy(case_document("nb-l2-infant"))
+            document["patient"] = patient
+            del document["primaries"]  # the radiology is what the worksheet records
+            running.seed(case_to_bundle(case_from_json(document)))
         yield running
 
 
@@ -146,7 +148,9 @@ def test_ehr_launch_worksheet_derives_idrfs_saves_and_the_next_card_uses_them(
     page.get_by_label("IDRF 13, relation of tumour and structure").select_option("encasement")
     page.get_by_label("I assessed all 20 IDRFs").check()
 
-    page.wait_for_function("document.getElementById('live-stage').textContent === 'INRG stage L2'")
+    # IDRF 15 alone already makes L2: wait for the preview of the last answer (IDRF 13 judged) as well.
+    page.wait_for_function("document.getElementById('live-stage').textContent === 'INRG stage L2' && "
+                           "document.getElementById('out-IDRF-13').textContent.startsWith('not an IDRF')")
     assert page.locator("#out-IDRF-15").inner_text().startswith("IDRF present: contact with the renal vessels")
     assert page.locator("#out-IDRF-13").inner_text().startswith("not an IDRF: the inferior mesenteric artery")
     risks = page.locator("#live-risks").inner_text()
@@ -186,6 +190,29 @@ def test_open_server_mode_and_a_phone_wide_window(page: Any, service: RunningSer
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     _assert_accessible(page)
 
+
+
+def test_a_late_preview_never_replaces_a_newer_one(page: Any, service: RunningService, engine: FhirEngine) -> None:
+    """The first preview is held back until a later one has been shown: its stale stage must not overwrite it."""
+    page.goto(f"{service.base_url}/app/launch?iss={engine.base_url}&patient={PREVIEW_PATIENT}&view=worksheet")
+    page.wait_for_url(re.compile(r"/app/worksheet$"))
+    held: list[Any] = []
+    page.route("**/app/api/preview", lambda route: route.continue_() if held else held.append(route))
+    renal = page.get_by_label("IDRF 15, relation of tumour and structure")
+    renal.select_option("contact")  # preview 1 (held): an IDRF present, L2
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the first preview was not sent"
+    with page.expect_response("**/app/api/preview"):
+        renal.select_option("")  # preview 2: not assessed again, L1 or L2
+    page.wait_for_function("document.getElementById('live-missing') !== null")
+    assert page.locator("#live-stage").inner_text() == "INRG stage L1 or L2"
+    with page.expect_response("**/app/api/preview"):
+        held[0].continue_()  # preview 1 arrives last
+    page.wait_for_timeout(200)
+    assert page.locator("#live-stage").inner_text() == "INRG stage L1 or L2"
 
 def _search(engine: FhirEngine, resource: str, query: str) -> list[dict[str, Any]]:
     response = requests.get(f"{engine.base_url}/{resource}?{query}", timeout=10)

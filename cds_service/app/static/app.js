@@ -16,7 +16,12 @@ function showList(list, items) {
   list.replaceChildren(...items.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
 }
 
+// Previews can overlap (a slow answer, then a quick change): only the answer to the latest request is shown, so an
+// older answer arriving last never replaces the stage of the newer answers.
+let latestPreview = 0;
+
 async function refresh(form) {
+  const request = ++latestPreview;
   const csrf = form.querySelector("input[name=csrf]").value;
   const response = await fetch(form.dataset.preview, {
     method: "POST",
@@ -26,6 +31,7 @@ async function refresh(form) {
   });
   if (!response.ok) return;
   const preview = await response.json();
+  if (request !== latestPreview) return;
   form.querySelectorAll("output.verdict").forEach((output) => {
     const verdict = preview.idrfs[output.id.slice("out-".length)];
     output.className = "verdict " + (verdict ? verdict.presence : "");
