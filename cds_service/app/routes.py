@@ -12,7 +12,7 @@ import html
 import logging
 import re
 import secrets
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Blueprint, Flask, Response, abort, g, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
@@ -31,6 +31,7 @@ from cds_service.protocol.errors import CdsError
 from cds_service.protocol.json_body import decode_json
 from neuroblastoma.deciding_tests import tests_for
 from neuroblastoma.result_wording import risk_headline, risks_in_order, stage_title
+from neuroblastoma.results import Classification
 
 logger = logging.getLogger("nbcds")
 smart_app = Blueprint("smart_app", __name__, url_prefix="/app", template_folder="templates", static_folder="static")
@@ -148,36 +149,43 @@ def index() -> Any:
     return redirect(url_for(VIEWS.get(g.app_session.view, VIEWS["decision-path"])))
 
 
-def _headline(chart: Chart) -> dict[str, Any]:
-    result = chart.assessment.classification
-    if result is None:
-        return {}
-    primary = runtime().settings.primary_schema
-    return {"stage_title": stage_title(result.stage),
-            "risk_titles": [risk_headline(r) for r in risks_in_order(result, primary)]}
+class Diagnosed(NamedTuple):
+    """An open chart with its neuroblastoma classification (what every page of the app is about)."""
+
+    chart: Chart
+    result: Classification
+
+
+def _diagnosed_chart() -> Diagnosed | tuple[str, int]:
+    """The open chart and its classification, or the page to show instead: not signed in, the FHIR server
+    failed, or no neuroblastoma diagnosis on record."""
+    chart = _chart()
+    if not isinstance(chart, Chart):
+        return chart
+    if chart.assessment.classification is None:
+        return _error("This patient has no neuroblastoma diagnosis on record.", 404)
+    return Diagnosed(chart, chart.assessment.classification)
 
 
 @smart_app.get("/decision-path")
 def decision_path_page() -> Any:
-    chart = _chart()
-    if not isinstance(chart, Chart):
-        return chart
-    result = chart.assessment.classification
-    if result is None:
-        return _error("This patient has no neuroblastoma diagnosis on record.", 404)
-    path = decision_path(result, chart.assessment.reading, chart.evidence, runtime().settings.primary_schema)
-    return _page("decision_path.html", path=path, saved=request.args.get("saved"), **_headline(chart))
+    found = _diagnosed_chart()
+    if not isinstance(found, Diagnosed):
+        return found
+    chart, result = found
+    primary = runtime().settings.primary_schema
+    path = decision_path(result, chart.assessment.reading, chart.evidence, primary)
+    return _page("decision_path.html", path=path, saved=request.args.get("saved"),
+                 stage_title=stage_title(result.stage),
+                 risk_titles=[risk_headline(r) for r in risks_in_order(result, primary)])
 
 
 @smart_app.get("/family")
 def family() -> Any:
-    chart = _chart()
-    if not isinstance(chart, Chart):
-        return chart
-    result = chart.assessment.classification
-    if result is None:
-        return _error("This patient has no neuroblastoma diagnosis on record.", 404)
-    return _page("family.html", page=family_page(result, runtime().settings.primary_schema))
+    found = _diagnosed_chart()
+    if not isinstance(found, Diagnosed):
+        return found
+    return _page("family.html", page=family_page(found.result, runtime().settings.primary_schema))
 
 
 def _live(shown: Preview) -> dict[str, Any]:
@@ -196,22 +204,19 @@ def _worksheet(chart: Chart, answers: Answers, status: int = 200, message: str |
 
 @smart_app.get("/worksheet")
 def worksheet_page() -> Any:
-    chart = _chart()
-    if not isinstance(chart, Chart):
-        return chart
-    if chart.assessment.classification is None:
-        return _error("This patient has no neuroblastoma diagnosis on record.", 404)
-    return _worksheet(chart, Answers.of({}))
+    found = _diagnosed_chart()
+    if not isinstance(found, Diagnosed):
+        return found
+    return _worksheet(found.chart, Answers.of({}))
 
 
 @smart_app.post("/worksheet")
 def worksheet_submit() -> Any:
     """Without JavaScript, "Show the stage" posts here too; "Save" writes the Observations and a Provenance."""
-    chart = _chart()
-    if not isinstance(chart, Chart):
-        return chart
-    if chart.assessment.classification is None:
-        return _error("This patient has no neuroblastoma diagnosis on record.", 404)
+    found = _diagnosed_chart()
+    if not isinstance(found, Diagnosed):
+        return found
+    chart = found.chart
     answers = Answers.of(request.form.to_dict())
     if request.form.get("action") != "save":
         return _worksheet(chart, answers)

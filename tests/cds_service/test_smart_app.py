@@ -22,6 +22,7 @@ from neuroblastoma.facts import Presence
 from neuroblastoma.idrf import IdrfCode
 from neuroblastoma.results import Stage
 from tests.examples import case_document
+from tests.support.fhir_engine import FhirEngine
 
 ANSWERS = {"study-date": "2025-06-01", "compartment": "abdomen", "side": "left", "idrf-15-relation": "contact",
            "idrf-13-structure": "inferior-mesenteric-artery", "idrf-13-relation": "encasement",
@@ -147,3 +148,18 @@ def test_a_tampered_session_cookie_is_a_fresh_session(tmp_path: Path) -> None:
     client.set_cookie("nbcds_app", "gAAAAA-not-a-token", path="/app")
     page = client.get("/app/decision-path")
     assert page.status_code == 401 and "No patient is open" in page.get_data(as_text=True)
+
+
+def test_every_page_of_a_patient_without_a_neuroblastoma_diagnosis_says_so(tmp_path: Path) -> None:
+    with FhirEngine() as engine:
+        engine.seed([{"resourceType": "Patient", "id": "no-nb", "birthDate": "2024-01-01"}])
+        client = _app(tmp_path, fhir_server_allowlist=[engine.root_url],
+                      allow_tokenless_fhir_servers=[engine.root_url]).test_client()  # the open test server
+        for path in ("/app/decision-path", "/app/family", "/app/worksheet"):
+            assert client.get(path).status_code == 401  # nobody signed in yet
+        launch = client.get("/app/launch", query_string={"iss": engine.base_url, "patient": "no-nb"})
+        assert launch.status_code == 302
+        for page in (client.get("/app/decision-path"), client.get("/app/family"), client.get("/app/worksheet")):
+            assert page.status_code == 404
+            assert "no neuroblastoma diagnosis on record" in page.get_data(as_text=True)
+
